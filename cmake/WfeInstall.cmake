@@ -1,0 +1,22 @@
+# Install the public header and the files a third party needs to build an
+# engine out of tree: a pkg-config file and a CMake package.
+include(CMakePackageConfigHelpers)
+
+install(FILES include/wfe/engine.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/wfe)
+
+configure_file(cmake/wfe-engine.pc.in ${PROJECT_BINARY_DIR}/wfe-engine.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/wfe-engine.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+install(TARGETS wfe_engine_abi EXPORT WfeEngineTargets)
+install(EXPORT WfeEngineTargets NAMESPACE WfeEngine::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/WfeEngine)
+configure_package_config_file(cmake/WfeEngineConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/WfeEngineConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/WfeEngine
+  PATH_VARS CMAKE_INSTALL_LIBDIR)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/WfeEngineConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
+install(FILES ${PROJECT_BINARY_DIR}/WfeEngineConfig.cmake
+  ${PROJECT_BINARY_DIR}/WfeEngineConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/WfeEngine)

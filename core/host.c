@@ -1,0 +1,168 @@
+/*
+ * The host services table; see host.h. Everything here is thread-safe: the
+ * table is immutable after init and each function works on its arguments.
+ */
+#include "host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "log.h"
+
+static void host_log(const wfe_host *host, int32_t level,
+                     const char *engine_name, const char *message)
+{
+  (void)host;
+  wfe_log(level, engine_name ? engine_name : "plugin", NULL, "%s",
+          message ? message : "");
+}
+
+static int32_t host_buf_append(wfe_buf *buf, const char *data, size_t len)
+{
+  if (!buf || (!data && len))
+    return WFE_E_INVALID;
+  return wfe_buf_append((struct wfe_buf *)buf, data, len);
+}
+
+static void host_error_set(wfe_error *err, int32_t code, int32_t retryable,
+                           const char *reason, const char *field,
+                           const char *message)
+{
+  wfe_error_set((struct wfe_error *)err, code, retryable,
+                reason ? reason : "EngineError", field, message ? "%s" : NULL,
+                message);
+}
+
+/* One path segment of an API URL: DNS-ish characters only, never "." or
+ * "..", so nothing an engine passes can walk the URL. */
+static int is_segment(const char *s, int allow_one_slash)
+{
+  if (!s || !*s || strlen(s) > 253 || strcmp(s, ".") == 0 ||
+      strcmp(s, "..") == 0)
+    return 0;
+  int slashes = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p == '/') {
+      if (!allow_one_slash || ++slashes > 1 || p == s || p[1] == '\0')
+        return 0;
+      continue;
+    }
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+          (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '.'))
+      return 0;
+  }
+  return 1;
+}
+
+static int32_t host_get_object(const wfe_host *host, const char *api_version,
+                               const char *resource, const char *namespace_name,
+                               const char *name, wfe_buf *out, wfe_error *err)
+{
+  struct wfe_error *error = (struct wfe_error *)err;
+  const struct wfe_host_services *services = host->host_data;
+  if (!is_segment(api_version, 1) || !is_segment(resource, 0) ||
+      !is_segment(name, 0) ||
+      (namespace_name && !is_segment(namespace_name, 0)) || !out)
+    return wfe_error_set(error, WFE_E_INVALID, 0, "InvalidArgument", NULL,
+                         "get_object: every argument must be one path "
+                         "segment of [A-Za-z0-9.-]");
+  if (!services->getter)
+    return wfe_error_set(error, WFE_E_UNSUPPORTED, 0, "NoCluster", NULL,
+                         "no cluster to read %s %s from (offline)", resource,
+                         name);
+  return services->getter(services->getter_ctx, api_version, resource,
+                          namespace_name, name, (struct wfe_buf *)out, error);
+}
+
+static void host_sha256_hex(const void *data, size_t len, char out_hex[65])
+{
+  wfe_sha256_hex(data, len, out_hex);
+}
+
+void wfe_host_services_init(struct wfe_host_services *services,
+                            wfe_object_getter_fn getter, void *getter_ctx)
+{
+  memset(services, 0, sizeof(*services));
+  services->getter = getter;
+  services->getter_ctx = getter_ctx;
+  wfe_host *t = &services->table;
+  t->struct_size = sizeof(*t);
+  t->abi_major = WFE_ENGINE_ABI_MAJOR;
+  t->abi_minor = WFE_ENGINE_ABI_MINOR;
+  t->host_data = services;
+  t->log = host_log;
+  t->buf_append = host_buf_append;
+  t->error_set = host_error_set;
+  t->get_object = host_get_object;
+  t->sha256_hex = host_sha256_hex;
+}
+
+static void to_hex(const unsigned char *digest, char out_hex[65])
+{
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out_hex[2 * i] = hex[digest[i] >> 4];
+    out_hex[2 * i + 1] = hex[digest[i] & 0xf];
+  }
+  out_hex[64] = '\0';
+}
+
+void wfe_sha256_hex(const void *data, size_t len, char out_hex[65])
+{
+  unsigned char digest[32];
+  unsigned int digest_len = 0;
+  if (!EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) ||
+      digest_len != 32) {
+    /* Cannot happen with OpenSSL's built-in SHA-256; never return garbage. */
+    memset(out_hex, '0', 64);
+    out_hex[64] = '\0';
+    return;
+  }
+  to_hex(digest, out_hex);
+}
+
+int wfe_sha256_file(const char *path, char out_hex[65], struct wfe_error *err)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "ReadFailed", NULL, "%s: %s",
+                         path, strerror(errno));
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int rc = 0;
+  if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    rc = wfe_error_set(err, WFE_E_NOMEM, 0, "DigestFailed", NULL,
+                       "%s: cannot start SHA-256", path);
+    goto out;
+  }
+  unsigned char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      rc = wfe_error_set(err, WFE_E_UNAVAILABLE, 0, "ReadFailed", NULL,
+                         "%s: %s", path, strerror(errno));
+      goto out;
+    }
+    if (n == 0)
+      break;
+    EVP_DigestUpdate(ctx, chunk, (size_t)n);
+  }
+  unsigned char digest[32];
+  unsigned int digest_len = 0;
+  if (!EVP_DigestFinal_ex(ctx, digest, &digest_len) || digest_len != 32) {
+    rc = wfe_error_set(err, WFE_E_INTERNAL, 0, "DigestFailed", NULL,
+                       "%s: cannot finish SHA-256", path);
+    goto out;
+  }
+  to_hex(digest, out_hex);
+out:
+  EVP_MD_CTX_free(ctx);
+  close(fd);
+  return rc;
+}
