@@ -81,6 +81,7 @@ void wfe_error_clear(struct wfe_error *err)
   free(err->message);
   err->code = 0;
   err->retryable = 0;
+  err->http_status = 0;
   err->reason = err->field = err->message = NULL;
 }
 

@@ -16,11 +16,13 @@ struct wfe_error {
   char *reason;      /* e.g. "InvalidField"; NULL when not set */
   char *field;       /* e.g. "spec.parameters"; may be NULL */
   char *message;     /* for people; may be NULL */
+  /* The HTTP status of the API server's answer the error came from, else 0. */
+  int32_t http_status;
 };
 
 #define WFE_ERROR_INIT                                                         \
   {                                                                            \
-    0, 0, NULL, NULL, NULL                                                     \
+    0, 0, NULL, NULL, NULL, 0                                                  \
   }
 
 /*
