@@ -4,8 +4,8 @@
  * YAML too, so callers need not tell them apart. Errors name the source and
  * the line and column.
  */
-#ifndef WFE_CORE_YAML_H
-#define WFE_CORE_YAML_H
+#ifndef WFE_CORE_YAML_READER_H
+#define WFE_CORE_YAML_READER_H
 
 #include <stddef.h>
 

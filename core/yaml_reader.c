@@ -1,8 +1,8 @@
 /*
- * YAML to json-c with libyaml's event parser; see yaml.h. A recursive
+ * YAML to json-c with libyaml's event parser; see yaml_reader.h. A recursive
  * descent over events, depth-limited so hostile input cannot blow the stack.
  */
-#include "yaml.h"
+#include "yaml_reader.h"
 
 #include <errno.h>
 #include <math.h>
