@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include <wfe/engine.h> /* the WFE_E_* status codes */
+
 struct wfe_error {
   int32_t code;      /* WFE_OK when nothing was set */
   int32_t retryable; /* non-zero when the same call may succeed later */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,6 +80,24 @@ static int32_t host_get_object(const wfe_host *host, const char *api_version,
                           namespace_name, name, (struct wfe_buf *)out, error);
 }
 
+static wfe_buf *host_buf_new(void)
+{
+  return calloc(1, sizeof(struct wfe_buf));
+}
+
+static const char *host_buf_data(const wfe_buf *buf, size_t *len)
+{
+  if (len)
+    *len = buf ? buf->len : 0;
+  return buf ? wfe_buf_str(buf) : "";
+}
+
+static void host_buf_free(wfe_buf *buf)
+{
+  wfe_buf_free(buf);
+  free(buf);
+}
+
 static void host_sha256_hex(const void *data, size_t len, char out_hex[65])
 {
   wfe_sha256_hex(data, len, out_hex);
@@ -100,6 +119,9 @@ void wfe_host_services_init(struct wfe_host_services *services,
   t->error_set = host_error_set;
   t->get_object = host_get_object;
   t->sha256_hex = host_sha256_hex;
+  t->buf_new = host_buf_new;
+  t->buf_data = host_buf_data;
+  t->buf_free = host_buf_free;
 }
 
 static void to_hex(const unsigned char *digest, char out_hex[65])

@@ -82,6 +82,12 @@ json_object *wfe_json_parse(const char *text, size_t len)
     return NULL;
   json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
   size_t end = json_tokener_get_parse_end(tok);
+  if (!obj && json_tokener_get_error(tok) == json_tokener_continue &&
+      end == len) {
+    /* A bare number may go on in the next chunk: a NUL ends it. */
+    obj = json_tokener_parse_ex(tok, "", 1);
+    end = len;
+  }
   while (end < len && (text[end] == ' ' || text[end] == '\t' ||
                        text[end] == '\r' || text[end] == '\n'))
     end++;

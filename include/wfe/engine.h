@@ -163,6 +163,18 @@ typedef struct wfe_host {
    * terminating NUL into `out_hex` (65 bytes). For deterministic names.
    */
   void (*sha256_hex)(const void *data, size_t len, char out_hex[65]);
+
+  /*
+   * Host buffers an engine can make and read, for the answers of
+   * get_object. buf_new returns an empty buffer (NULL when out of memory);
+   * buf_data returns its bytes, NUL-terminated ("" when empty), with their
+   * count in *len when len is not NULL, valid until the next append or free;
+   * buf_free frees a buffer from buf_new and accepts NULL. A buffer the host
+   * passed into an operation must not be freed by the engine.
+   */
+  wfe_buf *(*buf_new)(void);
+  const char *(*buf_data)(const wfe_buf *buf, size_t *len);
+  void (*buf_free)(wfe_buf *buf);
 } wfe_host;
 
 /* ---------------------------------------------------------------------------
@@ -330,6 +342,10 @@ typedef struct wfe_plugin {
 #endif
 
 typedef const wfe_plugin *(*wfe_plugin_entry_fn)(void);
+
+/* The entry every plugin defines (declared here so plugins built with
+ * -Wmissing-prototypes need not declare it themselves). */
+WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs wfe into a fresh prefix, builds the example engine out of tree
+# against the installed header only -- once with pkg-config and once with
+# CMake's find_package -- and has the installed controller load and use it.
+#   test_out_of_tree.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+for f in bin/wfe-controller lib/wfe/plugins.d/tekton.so lib/wfe/plugins.d/argo.so \
+  include/wfe/engine.h lib/pkgconfig/wfe-engine.pc lib/cmake/WfeEngine/WfeEngineConfig.cmake; do
+  [[ -e $prefix/$f ]] || { echo "not installed: $f"; exit 1; }
+done
+
+# The installed controller finds its own plugin directory.
+"$prefix/bin/wfe-controller" plugins -o json >"$work/default.json"
+grep -q '"name":"tekton"' "$work/default.json" || { cat "$work/default.json"; exit 1; }
+grep -q "\"path\":\"$prefix/lib/wfe/plugins.d/tekton.so\"" "$work/default.json" ||
+  { echo "plugin path is not under the prefix"; cat "$work/default.json"; exit 1; }
+
+# 1. pkg-config
+mkdir -p "$work/pc"
+cc -std=c99 -pedantic -Wall -Wextra -Werror -shared -Wl,-z,defs \
+  $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags wfe-engine) \
+  "$src/tests/abi/example-engine/example.c" -o "$work/pc/example.so"
+
+# 2. find_package(WfeEngine)
+cmake -S "$src/tests/abi/example-engine" -B "$work/cm-build" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/cm-build" >/dev/null
+mkdir -p "$work/cm" && cp "$work/cm-build/example.so" "$work/cm/"
+
+# Only the entry function is exported.
+exported=$(nm -D --defined-only "$work/cm/example.so" | awk '$2 == "T" {print $3}')
+[[ $exported == wfe_plugin_entry ]] || { echo "exports: $exported"; exit 1; }
+
+cat >"$work/wfe.yaml" <<'YAML'
+apiVersion: kubernaut.ai/v1alpha1
+kind: WorkflowExecution
+metadata: {name: third-party, namespace: demo, uid: 0b4d5f4e-1111-2222-3333-444455556666}
+spec:
+  remediationRequestRef: {name: rr-1}
+  workflowRef: {workflowId: w, version: "1", containerImage: example/w:1, engine: example}
+YAML
+for dir in "$work/pc" "$work/cm"; do
+  "$prefix/bin/wfe-controller" plugins --plugins-dir "$dir" -o json \
+    --required-engines example >"$work/list.json"
+  grep -q '"name":"example"' "$work/list.json" || { cat "$work/list.json"; exit 1; }
+  "$prefix/bin/wfe-controller" render --plugins-dir "$dir" -f "$work/wfe.yaml" >"$work/run.json"
+  grep -q '"kind":"ConfigMap"' "$work/run.json" || { cat "$work/run.json"; exit 1; }
+  grep -q '"kubernaut.ai/workflow-execution-uid":"0b4d5f4e-1111-2222-3333-444455556666"' \
+    "$work/run.json" || { cat "$work/run.json"; exit 1; }
+done
+echo "out-of-tree engine: built with pkg-config and find_package, loaded and rendered"

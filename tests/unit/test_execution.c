@@ -1,0 +1,256 @@
+/*
+ * The WorkflowExecution contract: every rule of the CRD schema, checked again
+ * by the controller, names the field and the rule.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <wfe/engine.h>
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "execution.h"
+#include "json_util.h"
+
+static const char *valid =
+    "{\"apiVersion\":\"kubernaut.ai/v1alpha1\",\"kind\":\"WorkflowExecution\","
+    "\"metadata\":{\"name\":\"wfe-1\",\"namespace\":\"demo\",\"uid\":\"u1\"},"
+    "\"spec\":{\"remediationRequestRef\":{\"name\":\"rr-1\"},"
+    "\"workflowRef\":{\"workflowId\":\"restart\",\"version\":\"1.0\","
+    "\"containerImage\":\"r.example/w:1\"},"
+    "\"parameters\":{\"A\":\"1\",\"B_2\":\"x\"},\"confidence\":0.5,"
+    "\"executionConfig\":{\"serviceAccountName\":\"runner\"}}}";
+
+static json_object *parse_valid(void)
+{
+  json_object *obj = wfe_json_parse(valid, strlen(valid));
+  assert_non_null(obj);
+  return obj;
+}
+
+/* Sets `path` (dotted; the last step is created) to the JSON `value`
+ * ("null" deletes it), validates, and checks the outcome. */
+static void expect_rule(const char *path, const char *value, const char *field,
+                        const char *rule_fragment)
+{
+  json_object *obj = parse_valid();
+  char parent[256];
+  const char *dot = strrchr(path, '.');
+  snprintf(parent, sizeof(parent), "%.*s", (int)(dot - path), path);
+  json_object *container = wfe_json_get(obj, parent);
+  assert_non_null(container);
+  if (strcmp(value, "null") == 0)
+    json_object_object_del(container, dot + 1);
+  else
+    json_object_object_add(container, dot + 1,
+                           wfe_json_parse(value, strlen(value)));
+  struct wfe_error err = WFE_ERROR_INIT;
+  int rc = wfe_execution_validate(obj, &err);
+  if (!field) {
+    assert_int_equal(rc, 0);
+  } else {
+    assert_int_equal(rc, WFE_E_INVALID);
+    assert_string_equal(err.field, field);
+    assert_string_equal(err.reason, "InvalidSpec");
+    if (!strstr(err.message, rule_fragment))
+      fail_msg("message \"%s\" lacks \"%s\"", err.message, rule_fragment);
+    assert_non_null(strstr(err.message, field));
+  }
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+static void test_execution_accepts_a_valid_resource(void **state)
+{
+  json_object *obj = parse_valid();
+  assert_int_equal(wfe_execution_validate(obj, NULL), 0);
+  json_object_put(obj);
+}
+
+static void test_execution_requires_each_required_field(void **state)
+{
+  expect_rule("spec.remediationRequestRef", "null",
+              "spec.remediationRequestRef", "required");
+  expect_rule("spec.remediationRequestRef.name", "null",
+              "spec.remediationRequestRef.name", "required");
+  expect_rule("spec.workflowRef", "null", "spec.workflowRef", "required");
+  expect_rule("spec.workflowRef.workflowId", "null",
+              "spec.workflowRef.workflowId", "required");
+  expect_rule("spec.workflowRef.version", "null", "spec.workflowRef.version",
+              "required");
+  expect_rule("spec.workflowRef.containerImage", "null",
+              "spec.workflowRef.containerImage", "required");
+  expect_rule("spec.workflowRef.containerImage", "\"\"",
+              "spec.workflowRef.containerImage", "must not be empty");
+  expect_rule("metadata.name", "null", "metadata.name", "required");
+}
+
+static void test_execution_checks_parameter_names(void **state)
+{
+  expect_rule("spec.parameters.lower", "\"x\"", "spec.parameters.lower",
+              "^[A-Z][A-Z0-9_]*$");
+  expect_rule("spec.parameters.1ABC", "\"x\"", "spec.parameters.1ABC",
+              "UPPER_SNAKE_CASE");
+  expect_rule("spec.parameters.A-B", "\"x\"", "spec.parameters.A-B",
+              "UPPER_SNAKE_CASE");
+  expect_rule("spec.parameters.GOOD_NAME_9", "\"x\"", NULL, NULL);
+}
+
+static void test_execution_requires_string_parameter_values(void **state)
+{
+  expect_rule("spec.parameters.COUNT", "3", "spec.parameters.COUNT",
+              "value must be a string");
+}
+
+static void test_execution_limits_parameter_values_and_count(void **state)
+{
+  json_object *obj = parse_valid();
+  json_object *params = wfe_json_get(obj, "spec.parameters");
+  char big[40000];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  json_object_object_add(params, "BIG", json_object_new_string(big));
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "spec.parameters.BIG");
+  assert_non_null(strstr(err.message, "at most 32768 bytes"));
+  json_object_object_del(params, "BIG");
+  for (int i = 0; i < 101; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "P%d", i);
+    json_object_object_add(params, name, json_object_new_string("v"));
+  }
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "spec.parameters");
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+static void test_execution_checks_digest_pattern(void **state)
+{
+  expect_rule("spec.workflowRef.containerDigest", "\"sha256:abc\"",
+              "spec.workflowRef.containerDigest", "^sha256:[0-9a-f]{64}$");
+  expect_rule("spec.workflowRef.containerDigest",
+              "\"sha256:ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"
+              "ABCDEF0123456789\"",
+              "spec.workflowRef.containerDigest", "sha256");
+  expect_rule("spec.workflowRef.containerDigest",
+              "\"sha256:4b8f2e6a1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"
+              "2a4b6c8d0e2f\"",
+              NULL, NULL);
+}
+
+static void test_execution_checks_engine_is_a_dns_label(void **state)
+{
+  expect_rule("spec.workflowRef.engine", "\"Tekton\"",
+              "spec.workflowRef.engine", "DNS label");
+  expect_rule("spec.workflowRef.engine", "\"../../etc/x\"",
+              "spec.workflowRef.engine", "DNS label");
+  expect_rule("spec.workflowRef.engine", "\"argo\"", NULL, NULL);
+}
+
+static void test_execution_checks_confidence_range(void **state)
+{
+  expect_rule("spec.confidence", "1.01", "spec.confidence", "between 0 and 1");
+  expect_rule("spec.confidence", "-0.1", "spec.confidence", "between 0 and 1");
+  expect_rule("spec.confidence", "\"high\"", "spec.confidence",
+              "must be a number");
+  expect_rule("spec.confidence", "1", NULL, NULL);
+  expect_rule("spec.confidence", "0", NULL, NULL);
+}
+
+static void test_execution_checks_service_account_name(void **state)
+{
+  expect_rule("spec.executionConfig.serviceAccountName", "\"Bad_SA\"",
+              "spec.executionConfig.serviceAccountName", "DNS subdomain");
+}
+
+static void test_execution_rejects_unknown_spec_fields(void **state)
+{
+  expect_rule("spec.timeout", "\"1h\"", "spec.timeout", "unknown field");
+  expect_rule("spec.workflowRef.bundle", "\"x\"", "spec.workflowRef.bundle",
+              "unknown field");
+}
+
+static void test_execution_reports_every_violation_at_once(void **state)
+{
+  json_object *obj = parse_valid();
+  json_object_object_add(wfe_json_get(obj, "spec"), "confidence",
+                         json_object_new_double(7));
+  json_object_object_add(wfe_json_get(obj, "spec.parameters"), "bad",
+                         json_object_new_string("x"));
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_non_null(strstr(err.message, "spec.parameters.bad"));
+  assert_non_null(strstr(err.message, "spec.confidence"));
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+static void test_execution_checks_kind_and_api_version(void **state)
+{
+  expect_rule("metadata.name", "\"Not_A_Name\"", "metadata.name",
+              "DNS subdomain");
+  json_object *obj = parse_valid();
+  json_object_object_add(obj, "kind", json_object_new_string("Pod"));
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "kind");
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+static void test_execution_engine_defaults_when_unset(void **state)
+{
+  json_object *obj = parse_valid();
+  assert_string_equal(wfe_execution_engine(obj, "tekton"), "tekton");
+  json_object_object_add(wfe_json_get(obj, "spec.workflowRef"), "engine",
+                         json_object_new_string("argo"));
+  assert_string_equal(wfe_execution_engine(obj, "tekton"), "argo");
+  json_object_put(obj);
+}
+
+static void test_dns_rules(void **state)
+{
+  assert_true(wfe_is_dns_label("a"));
+  assert_true(wfe_is_dns_label("a-1"));
+  assert_false(wfe_is_dns_label("-a"));
+  assert_false(wfe_is_dns_label("a-"));
+  assert_false(wfe_is_dns_label("a.b"));
+  assert_false(wfe_is_dns_label(""));
+  char long_label[65];
+  memset(long_label, 'a', 64);
+  long_label[64] = '\0';
+  assert_false(wfe_is_dns_label(long_label));
+  long_label[63] = '\0';
+  assert_true(wfe_is_dns_label(long_label));
+  assert_true(wfe_is_dns_subdomain("a.b-c.d"));
+  assert_false(wfe_is_dns_subdomain("a..b"));
+  assert_false(wfe_is_dns_subdomain("a.b."));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_execution_accepts_a_valid_resource),
+      cmocka_unit_test(test_execution_requires_each_required_field),
+      cmocka_unit_test(test_execution_checks_parameter_names),
+      cmocka_unit_test(test_execution_requires_string_parameter_values),
+      cmocka_unit_test(test_execution_limits_parameter_values_and_count),
+      cmocka_unit_test(test_execution_checks_digest_pattern),
+      cmocka_unit_test(test_execution_checks_engine_is_a_dns_label),
+      cmocka_unit_test(test_execution_checks_confidence_range),
+      cmocka_unit_test(test_execution_checks_service_account_name),
+      cmocka_unit_test(test_execution_rejects_unknown_spec_fields),
+      cmocka_unit_test(test_execution_reports_every_violation_at_once),
+      cmocka_unit_test(test_execution_checks_kind_and_api_version),
+      cmocka_unit_test(test_execution_engine_defaults_when_unset),
+      cmocka_unit_test(test_dns_rules),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

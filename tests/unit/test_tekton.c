@@ -1,0 +1,909 @@
+/*
+ * The Tekton engine, through the ABI: the built tekton.so is loaded with
+ * dlopen, given a host from wfe_host_services_init, and driven with
+ * WorkflowExecution and PipelineRun documents from tests/data/tekton. A test
+ * getter serves TaskRun fixtures for failure detail; no API server is
+ * involved.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <wfe/engine.h>
+
+#include "buf.h"
+#include "error.h"
+#include "host.h"
+
+#define DATA_DIR WFE_TEST_DATA_DIR "/tekton"
+
+struct fixture {
+  void *module;
+  const wfe_engine *engine;
+  struct wfe_host_services services;
+  wfe_host host;
+  void *instance;
+  int getter_calls;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *read_text(const char *path)
+{
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    fail_msg("cannot open %s", path);
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  char *text = malloc((size_t)size + 1);
+  assert_non_null(text);
+  assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
+  text[size] = '\0';
+  fclose(file);
+  return text;
+}
+
+static char *read_data(const char *relative)
+{
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", DATA_DIR, relative);
+  return read_text(path);
+}
+
+/* Serves tests/data/tekton/taskruns/<name>.json; a name starting with
+ * "unavailable-" answers as an unreachable API server would. */
+static int taskrun_getter(void *ctx, const char *api_version,
+                          const char *resource, const char *namespace_name,
+                          const char *name, struct wfe_buf *out,
+                          struct wfe_error *err)
+{
+  struct fixture *f = ctx;
+  f->getter_calls++;
+  assert_string_equal(api_version, "tekton.dev/v1");
+  assert_string_equal(resource, "taskruns");
+  assert_string_equal(namespace_name, "payments");
+  if (strncmp(name, "unavailable-", 12) == 0)
+    return wfe_error_set(err, WFE_E_UNAVAILABLE, 1, "ApiUnavailable", NULL,
+                         "GET taskruns/%s: connection refused", name);
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/taskruns/%s.json", DATA_DIR, name);
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NotFound", NULL,
+                         "taskruns %s not found", name);
+  fclose(file);
+  char *text = read_text(path);
+  int rc = wfe_buf_puts(out, text);
+  free(text);
+  return rc;
+}
+
+static void host_init(struct fixture *f, int with_getter)
+{
+  wfe_host_services_init(&f->services, with_getter ? taskrun_getter : NULL, f);
+  f->host = f->services.table;
+}
+
+static int create_engine(struct fixture *f, const char *config,
+                         struct wfe_error *err)
+{
+  return f->engine->create(&f->host, config, strlen(config), &f->instance, err);
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof(*f));
+  assert_non_null(f);
+  f->module = dlopen(WFE_TEKTON_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+  if (!f->module)
+    fail_msg("dlopen: %s", dlerror());
+  wfe_plugin_entry_fn entry;
+  *(void **)&entry = dlsym(f->module, WFE_PLUGIN_ENTRY_SYMBOL);
+  assert_non_null(entry);
+  const wfe_plugin *plugin = entry();
+  assert_int_equal(plugin->abi_major, WFE_ENGINE_ABI_MAJOR);
+  assert_int_equal(plugin->engine_count, 1);
+  f->engine = plugin->engines[0];
+  host_init(f, 1);
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(create_engine(f, "{}", &err), WFE_OK);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  f->engine->destroy(f->instance);
+  dlclose(f->module);
+  free(f);
+  return 0;
+}
+
+/* Fails with both documents printed when they are not equal as JSON. */
+static void assert_json_equal(const char *actual, const char *expected,
+                              const char *label)
+{
+  json_object *a = json_tokener_parse(actual);
+  json_object *e = json_tokener_parse(expected);
+  if (!a)
+    fail_msg("%s: output is not JSON:\n%s", label, actual);
+  assert_non_null(e);
+  if (!json_object_equal(a, e)) {
+    int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
+    print_error("%s: documents differ\n--- expected\n%s\n+++ actual\n%s\n",
+                label, json_object_to_json_string_ext(e, flags),
+                json_object_to_json_string_ext(a, flags));
+    json_object_put(a);
+    json_object_put(e);
+    fail();
+  }
+  json_object_put(a);
+  json_object_put(e);
+}
+
+static int call_render(struct fixture *f, const char *execution,
+                       struct wfe_buf *out, struct wfe_error *err)
+{
+  return f->engine->render(f->instance, execution, strlen(execution), out, err);
+}
+
+static int call_interpret(struct fixture *f, const char *run,
+                          struct wfe_buf *out, struct wfe_error *err)
+{
+  return f->engine->interpret(f->instance, run, strlen(run), out, err);
+}
+
+/* ---- render: golden PipelineRuns ---------------------------------------- */
+
+static void check_golden(struct fixture *f, const char *name)
+{
+  char path[256];
+  snprintf(path, sizeof(path), "render/%s.wfe.json", name);
+  char *execution = read_data(path);
+  snprintf(path, sizeof(path), "render/%s.pipelinerun.json", name);
+  char *expected = read_data(path);
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  int rc = call_render(f, execution, &out, &err);
+  if (rc != WFE_OK)
+    fail_msg("%s: render failed: %s", name, wfe_error_message(&err));
+  assert_json_equal(wfe_buf_str(&out), expected, name);
+  wfe_buf_free(&out);
+  free(execution);
+  free(expected);
+}
+
+static void test_render_pins_the_bundle_to_the_given_digest(void **state)
+{
+  check_golden(*state, "digest");
+}
+
+static void test_render_uses_the_image_as_is_without_a_digest(void **state)
+{
+  check_golden(*state, "no-digest");
+}
+
+static void
+test_render_keeps_an_image_that_carries_the_same_digest(void **state)
+{
+  check_golden(*state, "same-digest");
+}
+
+static void test_render_sorts_params_by_name(void **state)
+{
+  check_golden(*state, "many-params");
+}
+
+static void
+test_render_keeps_unicode_quotes_and_newlines_in_values(void **state)
+{
+  check_golden(*state, "unicode-values");
+}
+
+static void test_render_names_a_253_character_execution_within_63(void **state)
+{
+  check_golden(*state, "long-name");
+}
+
+static void test_render_sets_the_task_run_service_account(void **state)
+{
+  check_golden(*state, "service-account");
+}
+
+static void test_render_hashes_an_empty_uid_when_offline(void **state)
+{
+  check_golden(*state, "offline-no-uid");
+}
+
+static void test_render_uses_the_configured_pipeline_name(void **state)
+{
+  struct fixture *f = *state;
+  struct wfe_error err = WFE_ERROR_INIT;
+  f->engine->destroy(f->instance);
+  assert_int_equal(create_engine(f, "{\"pipelineName\":\"remediate\"}", &err),
+                   WFE_OK);
+  check_golden(f, "custom-pipeline");
+}
+
+static void test_render_output_is_deterministic(void **state)
+{
+  struct fixture *f = *state;
+  char *execution = read_data("render/many-params.wfe.json");
+  struct wfe_buf first = WFE_BUF_INIT, second = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(call_render(f, execution, &first, &err), WFE_OK);
+  assert_int_equal(call_render(f, execution, &second, &err), WFE_OK);
+  assert_string_equal(wfe_buf_str(&first), wfe_buf_str(&second));
+  wfe_buf_free(&first);
+  wfe_buf_free(&second);
+  free(execution);
+}
+
+/* ---- render: run names -------------------------------------------------- */
+
+/* RFC 1123 label, written out without regular expressions. */
+static int is_dns_label(const char *s)
+{
+  size_t len = strlen(s);
+  if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+          s[i] == '-'))
+      return 0;
+  return 1;
+}
+
+static char *execution_named(const char *name, const char *uid)
+{
+  json_object *doc = json_tokener_parse(
+      "{\"apiVersion\":\"kubernaut.ai/"
+      "v1alpha1\",\"kind\":\"WorkflowExecution\","
+      "\"metadata\":{\"namespace\":\"payments\"},\"spec\":{\"workflowRef\":{"
+      "\"workflowId\":\"w\",\"version\":\"1\",\"containerImage\":"
+      "\"quay.io/k/w:1\"}}}");
+  json_object *metadata = json_object_object_get(doc, "metadata");
+  json_object_object_add(metadata, "name", json_object_new_string(name));
+  json_object_object_add(metadata, "uid", json_object_new_string(uid));
+  char *text = strdup(json_object_to_json_string(doc));
+  json_object_put(doc);
+  return text;
+}
+
+static void render_name(struct fixture *f, const char *name, const char *uid,
+                        char out[64])
+{
+  char *execution = execution_named(name, uid);
+  struct wfe_buf buf = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (call_render(f, execution, &buf, &err) != WFE_OK)
+    fail_msg("render of \"%s\": %s", name, wfe_error_message(&err));
+  json_object *run = json_tokener_parse(wfe_buf_str(&buf));
+  json_object *metadata = json_object_object_get(run, "metadata");
+  const char *run_name =
+      json_object_get_string(json_object_object_get(metadata, "name"));
+  assert_non_null(run_name);
+  if (!is_dns_label(run_name))
+    fail_msg("\"%s\" gave \"%s\", not a DNS label", name, run_name);
+  snprintf(out, 64, "%s", run_name);
+  json_object_put(run);
+  wfe_buf_free(&buf);
+  free(execution);
+}
+
+static void test_render_name_is_a_dns_label_for_any_name(void **state)
+{
+  static const char *const patterns[] = {"a",   "ab.", "a-b.", "x--.",
+                                         "9.-", "-.",  "Ab_c."};
+  struct fixture *f = *state;
+  char name[254], run_name[64];
+  for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
+    size_t plen = strlen(patterns[p]);
+    for (size_t len = 1; len <= 253; len++) {
+      for (size_t i = 0; i < len; i++)
+        name[i] = patterns[p][i % plen];
+      name[len] = '\0';
+      render_name(f, name, "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", run_name);
+    }
+  }
+}
+
+static void test_render_name_differs_by_uid_and_namespace_identity(void **state)
+{
+  struct fixture *f = *state;
+  char a[64], b[64], again[64];
+  render_name(f, "wfe-one", "uid-1", a);
+  render_name(f, "wfe-one", "uid-2", b);
+  render_name(f, "wfe-one", "uid-1", again);
+  assert_string_not_equal(a, b);
+  assert_string_equal(a, again);
+  assert_memory_equal(a, "wfe-one-", 8);
+}
+
+/* ---- validate ----------------------------------------------------------- */
+
+static json_object *valid_execution(void)
+{
+  char *text = read_data("render/digest.wfe.json");
+  json_object *doc = json_tokener_parse(text);
+  free(text);
+  assert_non_null(doc);
+  return doc;
+}
+
+/* Sets (or with a NULL value, removes) the member at a dotted path. */
+static void set_path(json_object *doc, const char *path, json_object *value)
+{
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%s", path);
+  char *key = buf, *dot;
+  while ((dot = strchr(key, '.'))) {
+    *dot = '\0';
+    json_object *next = json_object_object_get(doc, key);
+    if (!next) {
+      next = json_object_new_object();
+      json_object_object_add(doc, key, next);
+    }
+    doc = next;
+    key = dot + 1;
+  }
+  if (value)
+    json_object_object_add(doc, key, value);
+  else
+    json_object_object_del(doc, key);
+}
+
+/* Validates `doc` (consumed) and expects WFE_E_INVALID with `reason` and
+ * `field`; returns the message (caller frees). */
+static char *expect_invalid(struct fixture *f, json_object *doc,
+                            const char *reason, const char *field)
+{
+  const char *text = json_object_to_json_string(doc);
+  struct wfe_error err = WFE_ERROR_INIT;
+  int rc = f->engine->validate(f->instance, text, strlen(text), &err);
+  if (rc != WFE_E_INVALID)
+    fail_msg("expected %s on %s, got %d", reason, field, rc);
+  assert_string_equal(err.reason, reason);
+  assert_string_equal(err.field, field);
+  assert_false(err.retryable);
+  assert_non_null(err.message);
+  /* render refuses what validate refuses, with the same error */
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error render_err = WFE_ERROR_INIT;
+  assert_int_equal(
+      f->engine->render(f->instance, text, strlen(text), &out, &render_err),
+      WFE_E_INVALID);
+  assert_string_equal(render_err.field, field);
+  assert_int_equal(out.len, 0);
+  char *message = strdup(err.message);
+  wfe_error_clear(&err);
+  wfe_error_clear(&render_err);
+  json_object_put(doc);
+  return message;
+}
+
+static void expect_image_invalid(struct fixture *f, const char *image)
+{
+  json_object *doc = valid_execution();
+  set_path(doc, "spec.workflowRef.containerDigest", NULL);
+  set_path(doc, "spec.workflowRef.containerImage",
+           json_object_new_string(image));
+  free(expect_invalid(f, doc, "InvalidContainerImage",
+                      "spec.workflowRef.containerImage"));
+}
+
+static void test_validate_accepts_a_valid_execution(void **state)
+{
+  struct fixture *f = *state;
+  char *text = read_data("render/digest.wfe.json");
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(f->engine->validate(f->instance, text, strlen(text), &err),
+                   WFE_OK);
+  free(text);
+}
+
+static void test_validate_accepts_plausible_image_references(void **state)
+{
+  static const char *const images[] = {
+      "ubuntu",
+      "localhost:5000/team/bundle:v1",
+      "Registry.Example.COM/team/bundle",
+      "[::1]:5000/bundle@sha256:"
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "quay.io/a__b/c-d--e.f_g:1.0-rc_1",
+  };
+  struct fixture *f = *state;
+  for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+    json_object *doc = valid_execution();
+    set_path(doc, "spec.workflowRef.containerDigest", NULL);
+    set_path(doc, "spec.workflowRef.containerImage",
+             json_object_new_string(images[i]));
+    const char *text = json_object_to_json_string(doc);
+    struct wfe_error err = WFE_ERROR_INIT;
+    int rc = f->engine->validate(f->instance, text, strlen(text), &err);
+    if (rc != WFE_OK)
+      fail_msg("%s: %s", images[i], wfe_error_message(&err));
+    json_object_put(doc);
+  }
+}
+
+static void test_validate_rejects_implausible_image_references(void **state)
+{
+  struct fixture *f = *state;
+  char too_long[1100];
+  memset(too_long, 'a', sizeof(too_long) - 1);
+  too_long[sizeof(too_long) - 1] = '\0';
+  expect_image_invalid(f, "");
+  expect_image_invalid(f, "quay.io/team/bundle :v1");
+  expect_image_invalid(f, "quay.io/team/bun\ndle");
+  expect_image_invalid(f, "quay.io/team/bun\x01"
+                          "dle");
+  expect_image_invalid(f, "quay.io/Team/Bundle:v1");
+  expect_image_invalid(f, "quay.io/team/bundle:-v1");
+  expect_image_invalid(f, "quay.io/team/bundle@sha256:abc");
+  expect_image_invalid(f, "quay.io//bundle");
+  expect_image_invalid(f, "-quay.io/bundle");
+  expect_image_invalid(f, too_long);
+}
+
+static void
+test_validate_rejects_a_digest_that_contradicts_the_image(void **state)
+{
+  struct fixture *f = *state;
+  json_object *doc = valid_execution();
+  const char *image_digest =
+      "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+  char image[256];
+  snprintf(image, sizeof(image), "quay.io/team/bundle:v1@%s", image_digest);
+  set_path(doc, "spec.workflowRef.containerImage",
+           json_object_new_string(image));
+  char *message = expect_invalid(f, doc, "ConflictingDigest",
+                                 "spec.workflowRef.containerDigest");
+  assert_non_null(strstr(message, image_digest));
+  assert_non_null(strstr(message, "sha256:aaaaaaaa"));
+  free(message);
+}
+
+static void test_validate_rejects_a_malformed_digest(void **state)
+{
+  json_object *doc = valid_execution();
+  set_path(doc, "spec.workflowRef.containerDigest",
+           json_object_new_string("sha256:ABC"));
+  free(expect_invalid(*state, doc, "InvalidDigest",
+                      "spec.workflowRef.containerDigest"));
+}
+
+static void
+test_validate_rejects_parameter_values_that_are_not_strings(void **state)
+{
+  json_object *values[] = {json_object_new_int(3), NULL,
+                           json_object_new_object(),
+                           json_object_new_boolean(1)};
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    json_object *doc = valid_execution();
+    json_object *parameters = json_object_object_get(
+        json_object_object_get(doc, "spec"), "parameters");
+    json_object_object_add(parameters, "REPLICAS", values[i]);
+    free(expect_invalid(*state, doc, "InvalidParameterValue",
+                        "spec.parameters.REPLICAS"));
+  }
+}
+
+static void test_validate_rejects_names_that_differ_only_in_case(void **state)
+{
+  json_object *doc = valid_execution();
+  set_path(doc, "spec.parameters.target_deployment",
+           json_object_new_string("x"));
+  char *message = expect_invalid(*state, doc, "DuplicateParameter",
+                                 "spec.parameters.target_deployment");
+  assert_non_null(strstr(message, "TARGET_DEPLOYMENT"));
+  free(message);
+}
+
+static void test_validate_rejects_an_invalid_service_account(void **state)
+{
+  static const char *const names[] = {"Runner", "runner_sa", ".runner",
+                                      "runner-", ""};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    json_object *doc = valid_execution();
+    set_path(doc, "spec.executionConfig.serviceAccountName",
+             json_object_new_string(names[i]));
+    free(expect_invalid(*state, doc, "InvalidServiceAccountName",
+                        "spec.executionConfig.serviceAccountName"));
+  }
+}
+
+static void test_validate_names_a_missing_or_mistyped_field(void **state)
+{
+  struct fixture *f = *state;
+  json_object *doc = valid_execution();
+  set_path(doc, "spec.workflowRef.containerImage", NULL);
+  free(expect_invalid(f, doc, "MissingField",
+                      "spec.workflowRef.containerImage"));
+  doc = valid_execution();
+  set_path(doc, "spec.workflowRef", json_object_new_string("tekton"));
+  free(expect_invalid(f, doc, "InvalidField", "spec.workflowRef"));
+  doc = valid_execution();
+  set_path(doc, "spec.parameters", json_object_new_array());
+  free(expect_invalid(f, doc, "InvalidField", "spec.parameters"));
+  doc = valid_execution();
+  set_path(doc, "metadata.name", NULL);
+  free(expect_invalid(f, doc, "MissingField", "metadata.name"));
+}
+
+static void test_validate_rejects_text_that_is_not_json(void **state)
+{
+  static const char *const texts[] = {"", "{", "[]", "{\"a\":1} x", "nul"};
+  struct fixture *f = *state;
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    struct wfe_error err = WFE_ERROR_INIT;
+    assert_int_equal(
+        f->engine->validate(f->instance, texts[i], strlen(texts[i]), &err),
+        WFE_E_INVALID);
+    wfe_error_clear(&err);
+  }
+  /* the length is honoured: no NUL terminator is read past */
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(f->engine->validate(f->instance, "{}garbage", 2, &err),
+                   WFE_E_INVALID);
+  assert_string_equal(err.field, "metadata");
+  wfe_error_clear(&err);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void expect_config_invalid(struct fixture *f, const char *config,
+                                  const char *reason, const char *field)
+{
+  struct wfe_error err = WFE_ERROR_INIT;
+  void *instance = (void *)1;
+  assert_int_equal(
+      f->engine->create(&f->host, config, strlen(config), &instance, &err),
+      WFE_E_INVALID);
+  assert_null(instance);
+  assert_string_equal(err.reason, reason);
+  if (field)
+    assert_string_equal(err.field, field);
+  wfe_error_clear(&err);
+}
+
+static void describe(struct fixture *f, const char *expected)
+{
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
+  assert_json_equal(wfe_buf_str(&out), expected, "describe");
+  wfe_buf_free(&out);
+}
+
+static void test_config_defaults_the_pipeline_name_to_workflow(void **state)
+{
+  describe(*state, "{\"name\":\"tekton\",\"version\":\"" WFE_VERSION "\","
+                   "\"description\":\"Runs each WorkflowExecution as a Tekton "
+                   "PipelineRun of a Pipeline taken from an OCI bundle\","
+                   "\"config\":{\"pipelineName\":\"workflow\"}}");
+}
+
+static void
+test_config_accepts_pipeline_name_and_bundle_credentials(void **state)
+{
+  struct fixture *f = *state;
+  struct wfe_error err = WFE_ERROR_INIT;
+  f->engine->destroy(f->instance);
+  const char *config = "{\"pipelineName\":\"remediate\",\"bundleSecret\":"
+                       "\"quay-pull\",\"bundleServiceAccount\":\"puller\"}";
+  assert_int_equal(create_engine(f, config, &err), WFE_OK);
+  struct wfe_buf out = WFE_BUF_INIT;
+  assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
+  json_object *doc = json_tokener_parse(wfe_buf_str(&out));
+  assert_json_equal(
+      json_object_to_json_string(json_object_object_get(doc, "config")), config,
+      "config");
+  json_object_put(doc);
+  wfe_buf_free(&out);
+
+  /* the credentials go to the bundles resolver */
+  char *execution = read_data("render/no-digest.wfe.json");
+  assert_int_equal(call_render(f, execution, &out, &err), WFE_OK);
+  assert_non_null(strstr(wfe_buf_str(&out),
+                         "{\"name\":\"secret\",\"value\":\"quay-pull\"},"
+                         "{\"name\":\"serviceAccount\",\"value\":\"puller\"}"));
+  wfe_buf_free(&out);
+  free(execution);
+}
+
+static void test_config_rejects_an_unknown_key(void **state)
+{
+  expect_config_invalid(*state, "{\"timeoutPipeline\":\"1h\"}",
+                        "UnknownConfigKey", "timeoutPipeline");
+}
+
+static void test_config_rejects_a_value_of_the_wrong_type(void **state)
+{
+  expect_config_invalid(*state, "{\"pipelineName\":7}", "InvalidConfig",
+                        "pipelineName");
+  expect_config_invalid(*state, "{\"pipelineName\":\"Not_A_Label\"}",
+                        "InvalidConfig", "pipelineName");
+  expect_config_invalid(*state, "{\"bundleSecret\":\"a..b\"}", "InvalidConfig",
+                        "bundleSecret");
+  expect_config_invalid(*state, "[]", "InvalidConfig", NULL);
+}
+
+/* ---- interpret ---------------------------------------------------------- */
+
+static void check_interpret(struct fixture *f, const char *fixture,
+                            const char *expected)
+{
+  char path[256];
+  snprintf(path, sizeof(path), "status/%s.json", fixture);
+  char *run = read_data(path);
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  int rc = call_interpret(f, run, &out, &err);
+  if (rc != WFE_OK)
+    fail_msg("%s: interpret failed: %s", fixture, wfe_error_message(&err));
+  assert_json_equal(wfe_buf_str(&out), expected, fixture);
+  wfe_buf_free(&out);
+  wfe_error_clear(&err);
+  free(run);
+}
+
+#define STARTED "\"startTime\":\"2025-11-20T09:14:04Z\""
+#define FINISHED "\"completionTime\":\"2025-11-20T09:16:41Z\""
+#define RESTART_FAILED                                                         \
+  "\"failure\":{\"task\":\"restart\",\"step\":\"rollout-restart\","            \
+  "\"exitCode\":1,\"reason\":\"Failed\",\"message\":\"\\\"step-rollout-"       \
+  "restart\\\" exited with code 1\"}"
+
+static void test_interpret_succeeded_is_completed_success(void **state)
+{
+  struct fixture *f = *state;
+  check_interpret(f, "succeeded",
+                  "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
+                  "\"Succeeded\",\"message\":\"Tasks Completed: 2 (Failed: 0, "
+                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
+  assert_int_equal(f->getter_calls, 0);
+}
+
+static void test_interpret_failed_names_the_failed_task_and_step(void **state)
+{
+  struct fixture *f = *state;
+  check_interpret(f, "failed-taskrun",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+                  "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
+                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED
+                  "," RESTART_FAILED "}");
+  assert_int_equal(f->getter_calls, 2);
+}
+
+static void test_interpret_pipeline_run_timeout_is_failed_timeout(void **state)
+{
+  check_interpret(*state, "timeout",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
+                  "\"PipelineRunTimeout\",\"message\":\"PipelineRun "
+                  "\\\"wfe-restart-checkout-5878e39ea1\\\" failed to finish "
+                  "within \\\"1h0m0s\\\"\"," STARTED "," FINISHED "}");
+}
+
+static void test_interpret_cancelled_is_failed_and_says_cancelled(void **state)
+{
+  check_interpret(*state, "cancelled",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+                  "\"Cancelled\",\"message\":\"the PipelineRun was cancelled: "
+                  "PipelineRun \\\"wfe-restart-checkout-5878e39ea1\\\" was "
+                  "cancelled\"," STARTED "," FINISHED "}");
+}
+
+static void test_interpret_strips_the_user_error_prefix(void **state)
+{
+  check_interpret(
+      *state, "couldnt-get-pipeline",
+      "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+      "\"CouldntGetPipeline\",\"message\":\"Error retrieving pipeline for "
+      "pipelinerun payments/wfe-restart-checkout-5878e39ea1: error requesting "
+      "remote resource: error getting \\\"bundleresolver\\\" "
+      "\\\"payments/bundles-5c1a\\\": cannot retrieve the oci image: GET "
+      "https://quay.io/v2/kubernaut/workflows/restart-deployment/manifests/"
+      "v1.4.2: MANIFEST_UNKNOWN: manifest unknown\"," STARTED "," FINISHED
+      ",\"userError\":true}");
+}
+
+static void
+test_interpret_pipeline_validation_failed_is_a_user_error(void **state)
+{
+  check_interpret(
+      *state, "validation-failed",
+      "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+      "\"PipelineValidationFailed\",\"message\":\"Pipeline "
+      "payments/workflow can't be Run; it has an invalid spec: "
+      "invalid value: duplicate param name: spec.params[1].name\"," STARTED
+      "," FINISHED ",\"userError\":true}");
+}
+
+static void test_interpret_running_is_running_with_the_reason(void **state)
+{
+  check_interpret(*state, "running",
+                  "{\"phase\":\"Running\",\"reason\":\"Running\",\"message\":"
+                  "\"Tasks Completed: 1 (Failed: 0, Cancelled 0), Incomplete: "
+                  "1, Skipped: 0\"," STARTED "}");
+}
+
+static void test_interpret_resolving_pipeline_ref_is_running(void **state)
+{
+  check_interpret(*state, "resolving",
+                  "{\"phase\":\"Running\",\"reason\":\"ResolvingPipelineRef\","
+                  "\"message\":\"\"}");
+}
+
+static void test_interpret_without_conditions_is_running_pending(void **state)
+{
+  check_interpret(*state, "no-conditions",
+                  "{\"phase\":\"Running\",\"reason\":\"Pending\",\"message\":"
+                  "\"the Tekton controller has not started the PipelineRun "
+                  "yet\"}");
+}
+
+static void test_interpret_finds_succeeded_by_type_not_position(void **state)
+{
+  check_interpret(*state, "other-condition-first",
+                  "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
+                  "\"Succeeded\",\"message\":\"Tasks Completed: 2 (Failed: 0, "
+                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
+}
+
+static void test_interpret_skips_a_task_run_that_is_gone(void **state)
+{
+  struct fixture *f = *state;
+  check_interpret(f, "taskrun-not-found",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+                  "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
+                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED
+                  "," RESTART_FAILED "}");
+  assert_int_equal(f->getter_calls, 2);
+}
+
+static void test_interpret_returns_unavailable_as_retryable(void **state)
+{
+  struct fixture *f = *state;
+  char *run = read_data("status/taskrun-unavailable.json");
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(call_interpret(f, run, &out, &err), WFE_E_UNAVAILABLE);
+  assert_true(err.retryable);
+  assert_non_null(strstr(err.message, "connection refused"));
+  assert_int_equal(out.len, 0);
+  wfe_error_clear(&err);
+  free(run);
+}
+
+static void
+test_interpret_offline_gives_the_outcome_without_detail(void **state)
+{
+  struct fixture *f = *state;
+  host_init(f, 0);
+  check_interpret(f, "failed-taskrun",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+                  "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
+                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
+}
+
+static void expect_interpret_invalid(struct fixture *f, const char *run,
+                                     const char *field)
+{
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(call_interpret(f, run, &out, &err), WFE_E_INVALID);
+  if (field)
+    assert_string_equal(err.field, field);
+  assert_false(err.retryable);
+  wfe_error_clear(&err);
+  wfe_buf_free(&out);
+}
+
+static void test_interpret_names_a_malformed_status_field(void **state)
+{
+  struct fixture *f = *state;
+  expect_interpret_invalid(f, "{\"status\":[]}", "status");
+  expect_interpret_invalid(f, "{\"status\":{\"conditions\":{}}}",
+                           "status.conditions");
+  expect_interpret_invalid(f, "{\"status\":{\"conditions\":[7]}}",
+                           "status.conditions[0]");
+  expect_interpret_invalid(
+      f, "{\"status\":{\"conditions\":[{\"type\":\"Succeeded\"}]}}",
+      "status.conditions[0].status");
+  expect_interpret_invalid(f,
+                           "{\"status\":{\"conditions\":[{\"type\":"
+                           "\"Succeeded\",\"status\":\"Maybe\"}]}}",
+                           "status.conditions[0]");
+  expect_interpret_invalid(f, "{\"status\":{\"startTime\":1}}",
+                           "status.startTime");
+  expect_interpret_invalid(f, "not json", NULL);
+}
+
+/* ---- cancel ------------------------------------------------------------- */
+
+static void test_cancel_writes_the_cancelled_status_patch(void **state)
+{
+  struct fixture *f = *state;
+  char *run = read_data("status/running.json");
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(f->engine->cancel(f->instance, run, strlen(run), &out, &err),
+                   WFE_OK);
+  assert_json_equal(wfe_buf_str(&out), "{\"spec\":{\"status\":\"Cancelled\"}}",
+                    "cancel");
+  wfe_buf_free(&out);
+  free(run);
+}
+
+static void test_engine_describes_its_run_type(void **state)
+{
+  struct fixture *f = *state;
+  assert_string_equal(f->engine->name, "tekton");
+  assert_string_equal(f->engine->run_type->api_version, "tekton.dev/v1");
+  assert_string_equal(f->engine->run_type->kind, "PipelineRun");
+  assert_string_equal(f->engine->run_type->resource, "pipelineruns");
+  assert_true(f->engine->run_type->has_status_subresource);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      T(test_render_pins_the_bundle_to_the_given_digest),
+      T(test_render_uses_the_image_as_is_without_a_digest),
+      T(test_render_keeps_an_image_that_carries_the_same_digest),
+      T(test_render_sorts_params_by_name),
+      T(test_render_keeps_unicode_quotes_and_newlines_in_values),
+      T(test_render_names_a_253_character_execution_within_63),
+      T(test_render_sets_the_task_run_service_account),
+      T(test_render_hashes_an_empty_uid_when_offline),
+      T(test_render_uses_the_configured_pipeline_name),
+      T(test_render_output_is_deterministic),
+      T(test_render_name_is_a_dns_label_for_any_name),
+      T(test_render_name_differs_by_uid_and_namespace_identity),
+      T(test_validate_accepts_a_valid_execution),
+      T(test_validate_accepts_plausible_image_references),
+      T(test_validate_rejects_implausible_image_references),
+      T(test_validate_rejects_a_digest_that_contradicts_the_image),
+      T(test_validate_rejects_a_malformed_digest),
+      T(test_validate_rejects_parameter_values_that_are_not_strings),
+      T(test_validate_rejects_names_that_differ_only_in_case),
+      T(test_validate_rejects_an_invalid_service_account),
+      T(test_validate_names_a_missing_or_mistyped_field),
+      T(test_validate_rejects_text_that_is_not_json),
+      T(test_config_defaults_the_pipeline_name_to_workflow),
+      T(test_config_accepts_pipeline_name_and_bundle_credentials),
+      T(test_config_rejects_an_unknown_key),
+      T(test_config_rejects_a_value_of_the_wrong_type),
+      T(test_interpret_succeeded_is_completed_success),
+      T(test_interpret_failed_names_the_failed_task_and_step),
+      T(test_interpret_pipeline_run_timeout_is_failed_timeout),
+      T(test_interpret_cancelled_is_failed_and_says_cancelled),
+      T(test_interpret_strips_the_user_error_prefix),
+      T(test_interpret_pipeline_validation_failed_is_a_user_error),
+      T(test_interpret_running_is_running_with_the_reason),
+      T(test_interpret_resolving_pipeline_ref_is_running),
+      T(test_interpret_without_conditions_is_running_pending),
+      T(test_interpret_finds_succeeded_by_type_not_position),
+      T(test_interpret_skips_a_task_run_that_is_gone),
+      T(test_interpret_returns_unavailable_as_retryable),
+      T(test_interpret_offline_gives_the_outcome_without_detail),
+      T(test_interpret_names_a_malformed_status_field),
+      T(test_cancel_writes_the_cancelled_status_patch),
+      T(test_engine_describes_its_run_type),
+  };
+  return cmocka_run_group_tests_name("tekton engine", tests, NULL, NULL);
+}
