@@ -49,7 +49,41 @@ void wfe_metric_observe(struct wfe_metric *metric,
                         const char *const *label_values,
                         double value); /* histograms */
 
-/* Appends the text exposition of every family. Returns 0 or WFE_E_NOMEM. */
+/*
+ * The current value of one series: a counter's or gauge's value, or a
+ * histogram's observation count. Returns 0, or WFE_E_NOT_FOUND when the
+ * series was never used (or `metric` is NULL). For tests and diagnostics.
+ */
+int wfe_metric_get(struct wfe_metric *metric, const char *const *label_values,
+                   double *out);
+
+/*
+ * Appends the text exposition of every family, families sorted by name and
+ * series by label values. Calls the render hooks first. Returns 0 or
+ * WFE_E_NOMEM.
+ */
 int wfe_metrics_render(struct wfe_metrics *metrics, struct wfe_buf *out);
+
+/*
+ * Render hooks bring gauges that are sampled, not updated, up to date just
+ * before rendering (the work queue's unfinished work, the process's memory).
+ * A hook runs on the rendering thread, with no family locked, and must only
+ * update metrics. Removal waits for a running render, so after it returns
+ * the hook is not running and `ctx` may be freed. Add returns 0 or
+ * WFE_E_NOMEM; removing an unknown (fn, ctx) pair does nothing.
+ */
+typedef void (*wfe_metrics_hook_fn)(void *ctx);
+int wfe_metrics_add_render_hook(struct wfe_metrics *metrics,
+                                wfe_metrics_hook_fn fn, void *ctx);
+void wfe_metrics_remove_render_hook(struct wfe_metrics *metrics,
+                                    wfe_metrics_hook_fn fn, void *ctx);
+
+/*
+ * Registers the standard process metrics, read from /proc/self at render
+ * time: process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_start_time_seconds,
+ * process_open_fds, process_max_fds. Returns 0 or WFE_E_NOMEM.
+ */
+int wfe_metrics_register_process_collector(struct wfe_metrics *metrics);
 
 #endif
