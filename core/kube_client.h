@@ -13,7 +13,10 @@
  * reason ("NotFound", "AlreadyExists", "Conflict", "Forbidden", "Expired",
  * ...) and err->message its message. Mapping: 404 -> WFE_E_NOT_FOUND,
  * 400/403/409/410/422 -> WFE_E_INVALID, 401 -> WFE_E_INVALID,
- * 429/5xx/transport -> WFE_E_UNAVAILABLE with retryable set.
+ * 429/5xx/transport -> WFE_E_UNAVAILABLE with retryable set, except a
+ * failed TLS verification (reason "TLSVerificationFailed"), which is
+ * WFE_E_INVALID: retrying cannot fix a wrong CA. A 401 makes the client read
+ * a token file (or run an exec plugin) again once before it gives up.
  */
 #ifndef WFE_CORE_KUBE_CLIENT_H
 #define WFE_CORE_KUBE_CLIENT_H
@@ -46,7 +49,8 @@ struct wfe_kube_client_options {
    * a Retry-After header overrides the base. */
   long backoff_base_ms;
   long backoff_cap_ms;
-  /* How often a token file is re-read, default 60 s. */
+  /* How often a token file is re-read, default (0) 60 s; a negative value
+   * re-reads it for every request. */
   long token_reread_seconds;
   /* User-Agent, default "wfe-controller/<version>". */
   const char *user_agent;
@@ -140,10 +144,13 @@ enum wfe_watch_event_type {
 };
 
 struct wfe_watch_options {
-  const char *label_selector;   /* NULL for none */
-  const char *field_selector;   /* NULL for none */
-  const char *resource_version; /* start after this; NULL for "now" */
-  long timeout_seconds;         /* server-side timeoutSeconds; 0 = 300 */
+  const char *label_selector; /* NULL for none */
+  const char *field_selector; /* NULL for none */
+  /* Start after this. NULL: the server first sends the current state as
+   * synthetic ADDED events, then changes (so list, then watch from the
+   * list's resourceVersion). */
+  const char *resource_version;
+  long timeout_seconds;     /* server-side timeoutSeconds; 0 = 300 */
   long idle_timeout_ms;     /* drop a silent stream; 0 = timeout_seconds+30 s */
   int allow_bookmarks;      /* allowWatchBookmarks */
   const volatile int *stop; /* polled about every 100 ms; may be NULL */
