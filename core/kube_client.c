@@ -784,7 +784,8 @@ int wfe_kube_client_new(const struct wfe_kube_config *config,
   pthread_mutex_init(&client->pool_lock, NULL);
   client->request_timeout_ms =
       o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
-  client->max_retries = o->max_retries > 0 ? o->max_retries : 5;
+  client->max_retries =
+      o->max_retries > 0 ? o->max_retries : (o->max_retries < 0 ? 0 : 5);
   client->backoff_base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 200;
   client->backoff_cap_ms = o->backoff_cap_ms > 0 ? o->backoff_cap_ms : 10000;
   long reread = o->token_reread_seconds == 0  ? 60
@@ -894,7 +895,7 @@ static int list_page(struct wfe_kube_client *client, const char *url,
     rc = wfe_error_set(err, WFE_E_UNAVAILABLE, 1, "InvalidResponse", NULL,
                        "GET %s: items is not a list", url);
   size_t n = items && !rc ? json_object_array_length(items) : 0;
-  for (size_t i = 0; i < n && !rc; i++)
+  for (size_t i = 0; item && i < n && !rc; i++)
     rc = item(ctx, json_object_array_get_idx(items, i));
   const char *token = metadata ? member_string(metadata, "continue") : NULL;
   const char *rv = metadata ? member_string(metadata, "resourceVersion") : NULL;
@@ -936,7 +937,7 @@ int wfe_kube_list(struct wfe_kube_client *client,
     token = NULL;
     if (!rc)
       rc = list_page(client, url.data, item, ctx, &token, &rv, err);
-  } while (!rc && token);
+  } while (!rc && token && !o->first_page_only);
   free(token);
   if (!rc && out_resource_version) {
     *out_resource_version = rv;

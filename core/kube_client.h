@@ -43,7 +43,7 @@ struct wfe_resource {
 struct wfe_kube_client_options {
   /* Per-request timeout (not for watches), default 30000. */
   long request_timeout_ms;
-  /* Retries of 429, 5xx and transport errors, default 5. */
+  /* Retries of 429, 5xx and transport errors: 0 means 5, negative none. */
   int max_retries;
   /* Backoff between retries: base and cap, default 200 ms and 10 s, jittered;
    * a Retry-After header overrides the base. */
@@ -79,11 +79,13 @@ struct wfe_list_options {
   const char *label_selector; /* NULL for none */
   const char *field_selector; /* NULL for none */
   long limit;                 /* page size; 0 means 500 */
+  int first_page_only;        /* stop after one page (probes, samples) */
 };
 
 /*
  * Lists every page (following `continue`). Calls `item` for each object in
- * order (the object is borrowed for the call). On success stores the list's
+ * order (the object is borrowed for the call; `item` may be NULL). On
+ * success stores the list's
  * resourceVersion in `out_resource_version` (caller frees) when non-NULL.
  * A non-zero return from `item` stops the listing and is returned.
  */

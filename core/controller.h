@@ -1,0 +1,49 @@
+/*
+ * A controller loop: worker threads draining a work queue into a reconcile
+ * function, with controller-runtime's metrics. A key is never reconciled by
+ * two workers at once (the queue guarantees it); an error re-queues the key
+ * with per-key backoff; success forgets the backoff and may ask for a
+ * delayed re-queue. Knows nothing about what it reconciles.
+ */
+#ifndef WFE_CORE_CONTROLLER_H
+#define WFE_CORE_CONTROLLER_H
+
+#include "error.h"
+
+struct wfe_metrics;
+struct wfe_workqueue;
+struct wfe_controller;
+
+struct wfe_reconcile_result {
+  long requeue_after_ms; /* > 0: reconcile again after this long */
+};
+
+/* Returns 0, or a WFE_E_* code with `err` filled: the key is re-queued with
+ * backoff (and the error logged) unless err->retryable is 0 and the code is
+ * WFE_E_INVALID, which a retry cannot fix. */
+typedef int (*wfe_reconcile_fn)(void *ctx, const char *key,
+                                struct wfe_reconcile_result *result,
+                                struct wfe_error *err);
+
+struct wfe_controller_options {
+  const char *name;            /* the `controller` label; "workflowexecution" */
+  int workers;                 /* default 1 */
+  struct wfe_workqueue *queue; /* borrowed; the controller shuts it down */
+  wfe_reconcile_fn reconcile;
+  void *reconcile_ctx;
+  struct wfe_metrics *metrics; /* may be NULL */
+};
+
+int wfe_controller_start(const struct wfe_controller_options *options,
+                         struct wfe_controller **out, struct wfe_error *err);
+
+/* Stops intake, lets in-flight reconciles finish for up to `grace_ms`, then
+ * joins the workers. Returns 0, or WFE_E_UNAVAILABLE when work was still in
+ * flight at the deadline (the workers are then left to the process exit). */
+int wfe_controller_stop(struct wfe_controller *controller, long grace_ms);
+
+/* Frees a controller whose stop returned 0 (or that never started work).
+ * Accepts NULL. */
+void wfe_controller_free(struct wfe_controller *controller);
+
+#endif
