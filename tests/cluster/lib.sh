@@ -1,5 +1,6 @@
 # Shared helpers for the tests/cluster scripts. Sourced, never executed.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this
 
 CLUSTER_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
@@ -13,4 +14,248 @@ CLUSTER_BIN="$CLUSTER_CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
 CLUSTER_CRDS="$CLUSTER_CACHE/crds/tekton-$TEKTON_VERSION-argo-$ARGO_WORKFLOWS_VERSION"
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+# The calling script's leading comment block is its manual: --help prints
+# it and exits 0; a usage error prints it on stderr and exits 2.
+manual() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+usage() { manual >&2; exit 2; }
+case "${1:-}" in -h | --help) manual; exit 0 ;; esac
 die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Plane helpers shared by up, down and fault. A plane's state is DIR/env,
+# which every script sources; it is rewritten when a pid changes.
+
+# Seconds to wait for each component to become ready.
+PLANE_TIMEOUT="${WFE_PLANE_TIMEOUT:-60}"
+
+# Ports in use on this host (any state, IPv4 and IPv6), one decimal per line.
+# Read from /proc so no extra tool (ss, netstat, python) is needed.
+used_ports() {
+    local f
+    for f in /proc/net/tcp /proc/net/tcp6; do
+        [[ -r "$f" ]] && awk 'NR > 1 { split($2, a, ":"); print a[2] }' "$f"
+    done | while read -r hex; do echo $((16#$hex)); done | sort -un
+}
+
+# Ports listening on this host (state 0A is LISTEN), one decimal per line.
+listening_ports() {
+    local f
+    for f in /proc/net/tcp /proc/net/tcp6; do
+        [[ -r "$f" ]] && awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' "$f"
+    done | while read -r hex; do echo $((16#$hex)); done | sort -un
+}
+
+# Print N distinct random ports that nothing on the host uses. They are
+# drawn below the kernel's ephemeral range, so outgoing connections never
+# take them in the meantime. A race with another plane starting at the same
+# moment remains possible: the caller binds them and retries on failure.
+pick_ports() { # N
+    local n="$1" lo=20000 hi=32767 used picked=() p
+    used=" $(used_ports | tr '\n' ' ') "
+    while ((${#picked[@]} < n)); do
+        p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
+        [[ "$used" == *" $p "* || " ${picked[*]} " == *" $p "* ]] && continue
+        picked+=("$p")
+    done
+    echo "${picked[@]}"
+}
+
+# True when process PID itself holds the listening socket of PORT. A health
+# check alone could be answered by another plane that owns the port while
+# our process failed to bind it.
+owns_port() { # PID PORT
+    local inode
+    inode="$(awk -v p="$(printf '%04X' "$2")" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) print $10 }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null | head -n 1)"
+    [[ -n "$inode" ]] && find "/proc/$1/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .
+}
+
+# True when the process PID is alive and was started with a path under DIR
+# on its command line (every component is): a recycled pid, or a plane in
+# DIR2 where DIR is a prefix of DIR2, must never be signalled by mistake.
+is_ours() { # PID DIR
+    [[ -n "$1" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2/"
+}
+
+# The last lines of a log, indented, for error messages.
+log_tail() { # FILE
+    echo "---- last lines of $1 ----" >&2
+    tail -n "${2:-25}" "$1" 2>/dev/null | sed 's/^/    /' >&2 || true
+    echo "----" >&2
+}
+
+# Wait until COMMAND succeeds, while PID lives; fail after PLANE_TIMEOUT.
+# The caller shows the log: it knows whether the failure is worth a retry.
+wait_until() { # WHAT PID LOG COMMAND...
+    local what="$1" pid="$2" logf="$3" deadline=$((SECONDS + PLANE_TIMEOUT))
+    shift 3
+    until "$@" >/dev/null 2>&1; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "$what exited before becoming ready (log: $logf)"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            log "$what not ready after ${PLANE_TIMEOUT}s (log: $logf)"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Load DIR/env; fail if there is none.
+load_plane() { # DIR
+    [[ -f "$1/env" ]] || die "$1/env not found: no plane was started in $1"
+    # shellcheck source=/dev/null
+    . "$1/env"
+}
+
+# (Re)write DIR/env from the WFE_PLANE_* variables.
+write_env() {
+    local d="$WFE_PLANE_DIR"
+    cat >"$d/env.tmp" <<ENV
+# Source me: . $d/env
+export KUBECONFIG='$d/admin.kubeconfig'
+export PATH='$CLUSTER_BIN':"\$PATH"
+export WFE_PLANE_DIR='$d'
+export WFE_PLANE_BIN='$CLUSTER_BIN'
+export WFE_PLANE_API_URL='https://127.0.0.1:$WFE_PLANE_API_PORT'
+export WFE_PLANE_CA='$d/ca.crt'
+export WFE_PLANE_ADMIN_KUBECONFIG='$d/admin.kubeconfig'
+export WFE_PLANE_CONTROLLER_KUBECONFIG='$d/controller.kubeconfig'
+export WFE_PLANE_API_PORT=$WFE_PLANE_API_PORT
+export WFE_PLANE_ETCD_URL='http://127.0.0.1:$WFE_PLANE_ETCD_PORT'
+export WFE_PLANE_ETCD_PORT=$WFE_PLANE_ETCD_PORT
+export WFE_PLANE_ETCD_PEER_PORT=$WFE_PLANE_ETCD_PEER_PORT
+export WFE_PLANE_KCM_PORT=$WFE_PLANE_KCM_PORT
+export WFE_PLANE_ETCD_PID=${WFE_PLANE_ETCD_PID:-}
+export WFE_PLANE_APISERVER_PID=${WFE_PLANE_APISERVER_PID:-}
+export WFE_PLANE_KCM_PID=${WFE_PLANE_KCM_PID:-}
+export WFE_PLANE_WATCH_CACHE=$WFE_PLANE_WATCH_CACHE
+ENV
+    mv -f "$d/env.tmp" "$d/env"
+}
+
+# Start a component detached from the caller's session (so that a Ctrl-C in
+# the shell that ran `up` does not kill the plane), logging to DIR/logs.
+# Sets the variable named by PIDVAR. In a non-interactive shell the
+# background child is not a process-group leader, so setsid execs in place
+# and $! is the component's own pid.
+spawn() { # PIDVAR NAME ARGS...
+    local pidvar="$1" name="$2"
+    shift 2
+    setsid "$CLUSTER_BIN/$name" "$@" </dev/null >>"$WFE_PLANE_DIR/logs/$name.log" 2>&1 &
+    printf -v "$pidvar" '%s' "$!"
+}
+
+start_etcd() {
+    local d="$WFE_PLANE_DIR"
+    echo "=== start $(date -u +%FT%TZ)" >>"$d/logs/etcd.log"
+    spawn WFE_PLANE_ETCD_PID etcd \
+        --name=wfe-test \
+        --data-dir="$d/etcd" \
+        --listen-client-urls="http://127.0.0.1:$WFE_PLANE_ETCD_PORT" \
+        --advertise-client-urls="http://127.0.0.1:$WFE_PLANE_ETCD_PORT" \
+        --listen-peer-urls="http://127.0.0.1:$WFE_PLANE_ETCD_PEER_PORT" \
+        --initial-advertise-peer-urls="http://127.0.0.1:$WFE_PLANE_ETCD_PEER_PORT" \
+        --initial-cluster="wfe-test=http://127.0.0.1:$WFE_PLANE_ETCD_PEER_PORT" \
+        --unsafe-no-fsync \
+        --log-level=warn
+    # --unsafe-no-fsync: test data is disposable; fsync dominates etcd latency
+    # on shared CI disks.
+}
+etcd_healthy() {
+    owns_port "$WFE_PLANE_ETCD_PID" "$WFE_PLANE_ETCD_PORT" &&
+        curl -fsS --max-time 2 "http://127.0.0.1:$WFE_PLANE_ETCD_PORT/health" | grep -q '"health":"true"'
+}
+wait_etcd() { wait_until etcd "$WFE_PLANE_ETCD_PID" "$WFE_PLANE_DIR/logs/etcd.log" etcd_healthy; }
+
+start_apiserver() {
+    local d="$WFE_PLANE_DIR" cache=true
+    [[ "$WFE_PLANE_WATCH_CACHE" == 0 ]] && cache=false
+    echo "=== start $(date -u +%FT%TZ)" >>"$d/logs/kube-apiserver.log"
+    spawn WFE_PLANE_APISERVER_PID kube-apiserver \
+        --etcd-servers="http://127.0.0.1:$WFE_PLANE_ETCD_PORT" \
+        --bind-address=127.0.0.1 \
+        --advertise-address=127.0.0.1 \
+        --secure-port="$WFE_PLANE_API_PORT" \
+        --tls-cert-file="$d/pki/apiserver.crt" \
+        --tls-private-key-file="$d/pki/apiserver.key" \
+        --client-ca-file="$d/ca.crt" \
+        --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file="$d/pki/sa.pub" \
+        --service-account-signing-key-file="$d/pki/sa.key" \
+        --token-auth-file="$d/pki/tokens.csv" \
+        --authorization-mode=Node,RBAC \
+        --enable-admission-plugins=PodSecurity \
+        --service-cluster-ip-range=10.0.0.0/24 \
+        --watch-cache="$cache" \
+        --endpoint-reconciler-type=none \
+        --profiling=false
+    # --endpoint-reconciler-type=none: the default reconciler would publish
+    # the advertise address in the "kubernetes" Endpoints, which rejects a
+    # loopback address and logs an error every 10 s. Nothing here needs it.
+}
+apiserver_ready() {
+    owns_port "$WFE_PLANE_APISERVER_PID" "$WFE_PLANE_API_PORT" &&
+        curl -fsS --max-time 2 --cacert "$WFE_PLANE_DIR/ca.crt" \
+        -H "Authorization: Bearer $(cat "$WFE_PLANE_DIR/admin.token")" \
+        "https://127.0.0.1:$WFE_PLANE_API_PORT/readyz" | grep -qx ok
+}
+wait_apiserver() { wait_until kube-apiserver "$WFE_PLANE_APISERVER_PID" "$WFE_PLANE_DIR/logs/kube-apiserver.log" apiserver_ready; }
+
+start_kcm() {
+    local d="$WFE_PLANE_DIR"
+    echo "=== start $(date -u +%FT%TZ)" >>"$d/logs/kube-controller-manager.log"
+    # Only the cheap controllers tests rely on: ownerReference garbage
+    # collection, namespace deletion, and the per-namespace default
+    # ServiceAccount (pods cannot be admitted without it).
+    spawn WFE_PLANE_KCM_PID kube-controller-manager \
+        --kubeconfig="$d/pki/kcm.kubeconfig" \
+        --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller \
+        --bind-address=127.0.0.1 \
+        --secure-port="$WFE_PLANE_KCM_PORT" \
+        --cert-dir="$d/pki/kcm" \
+        --leader-elect=false \
+        --profiling=false
+}
+kcm_healthy() {
+    owns_port "$WFE_PLANE_KCM_PID" "$WFE_PLANE_KCM_PORT" &&
+        curl -fsSk --max-time 2 "https://127.0.0.1:$WFE_PLANE_KCM_PORT/healthz" | grep -qx ok
+}
+wait_kcm() { wait_until kube-controller-manager "$WFE_PLANE_KCM_PID" "$WFE_PLANE_DIR/logs/kube-controller-manager.log" kcm_healthy; }
+
+# Stop one component: SIGCONT first (it may be paused by `fault`), then
+# SIGTERM. kube-apiserver can linger for many seconds after it has stopped
+# listening (draining the watches of its clients); the Kubernetes components
+# exit at once on a second signal, so one follows after 3 s. SIGKILL comes
+# after GRACE seconds (default 10). A test plane loses nothing by this:
+# etcd holds the state, and even etcd loses nothing when killed, since its
+# writes have reached the kernel.
+stop_pid() { # PID [GRACE]
+    local pid="$1" grace="${2:-10}" i
+    is_ours "$pid" "$WFE_PLANE_DIR" || return 0
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 1; i <= grace * 10; i++)); do
+        is_ours "$pid" "$WFE_PLANE_DIR" || return 0
+        ((i == 30)) && { kill -TERM "$pid" 2>/dev/null || true; }
+        sleep 0.1
+    done
+    ((grace < 10)) || log "pid $pid still there ${grace}s after SIGTERM; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        is_ours "$pid" "$WFE_PLANE_DIR" || return 0
+        sleep 0.1
+    done
+    die "pid $pid survived SIGKILL"
+}
+
+# Wait until nothing listens on PORT any more.
+wait_port_closed() { # PORT
+    local i
+    for ((i = 0; i < 100; i++)); do
+        listening_ports | grep -qx "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
