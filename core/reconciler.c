@@ -535,6 +535,22 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   const char *end = wfe_json_get_string(reading, "completionTime");
   const char *message = wfe_json_get_string(reading, "message");
   char created[640];
+  struct wfe_buf detailed = WFE_BUF_INIT;
+  json_object *failure = wfe_json_get(reading, "failure");
+  const char *task = wfe_json_get_string(failure, "task");
+  const char *step = wfe_json_get_string(failure, "step");
+  json_object *exit_code = wfe_json_get(failure, "exitCode");
+  if (terminal && task) { /* where it broke, for `kubectl get wfe` */
+    int rc = wfe_buf_printf(&detailed, "%s%stask %s", message ? message : "",
+                            message ? "; " : "", task);
+    if (!rc && step)
+      rc = wfe_buf_printf(&detailed, ", step %s", step);
+    if (!rc && exit_code)
+      rc = wfe_buf_printf(&detailed, " exited with code %d",
+                          json_object_get_int(exit_code));
+    if (!rc)
+      message = wfe_buf_str(&detailed);
+  }
   if (!terminal && !message) {
     char what[512];
     describe_run(p, run, what, sizeof(what));
@@ -563,6 +579,7 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   if (!terminal && current && !strcmp(current, "Running") &&
       wfe_json_get(p->execution, "status.pipelineRunRef.uid")) {
     json_object_put(ref);
+    wfe_buf_free(&detailed);
     track_running(p->r, p->key, 1);
     result->requeue_after_ms = p->r->options.resync_period_ms;
     return 0;
@@ -570,11 +587,14 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   int written = 0;
   int rc = write_status(p, &change, &written);
   json_object_put(ref);
-  if (rc)
+  if (rc) {
+    wfe_buf_free(&detailed);
     return rc;
+  }
   track_running(p->r, p->key, !terminal);
   if (!terminal) {
     result->requeue_after_ms = p->r->options.resync_period_ms;
+    wfe_buf_free(&detailed);
     return 0;
   }
   if (written) {
@@ -594,6 +614,7 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
             wfe_json_get_string(p->execution, "status.completionTime"), &t1))
       wfe_metric_observe(p->r->duration, labels, difftime(t1, t0));
   }
+  wfe_buf_free(&detailed);
   return 0;
 }
 
