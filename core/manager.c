@@ -5,6 +5,7 @@
  */
 #include "manager.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -530,11 +531,17 @@ int wfe_manager_run(const struct wfe_config *config, struct wfe_error *err)
   wfe_metrics_register_process_collector(m.metrics);
 
   int rc = start(&m, err);
-  if (!rc) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    wfe_log_info(LOGGER, NULL, "received %s: stopping",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  while (!rc) {
+    /* Parsing JSON makes many small allocations; after a burst glibc keeps
+     * the freed pages in its arenas. Hand them back now and then. */
+    struct timespec trim_every = {30, 0};
+    int sig = sigtimedwait(&signals, NULL, &trim_every);
+    if (sig == SIGTERM || sig == SIGINT) {
+      wfe_log_info(LOGGER, NULL, "received %s: stopping",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    malloc_trim(0);
   }
   stop(&m);
   pthread_mutex_destroy(&m.controller_lock);
