@@ -8,6 +8,9 @@ function(wfe_add_engine name)
     PREFIX ""
     LIBRARY_OUTPUT_DIRECTORY ${WFE_PLUGIN_OUTPUT_DIR}
     C_VISIBILITY_PRESET hidden)
-  target_link_options(${name} PRIVATE -Wl,-z,defs -Wl,-z,now -Wl,-z,relro)
+  if(NOT WFE_FUZZ) # clang's sanitizer runtimes live in the executable
+    target_link_options(${name} PRIVATE -Wl,-z,defs)
+  endif()
+  target_link_options(${name} PRIVATE -Wl,-z,now -Wl,-z,relro)
   install(TARGETS ${name} LIBRARY DESTINATION ${WFE_PLUGIN_SUBDIR})
 endfunction()

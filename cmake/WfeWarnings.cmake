@@ -17,3 +17,10 @@ if(WFE_SANITIZE)
     -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
+if(WFE_FUZZ)
+  # Coverage for libFuzzer in everything the fuzz targets reach; the targets
+  # themselves link the fuzzer's main.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -77,7 +77,7 @@ json_object *wfe_json_parse(const char *text, size_t len)
 {
   if (len > INT32_MAX - 1)
     return NULL;
-  json_tokener *tok = json_tokener_new_ex(128); /* CRD objects nest deep */
+  json_tokener *tok = json_tokener_new_ex(WFE_JSON_MAX_DEPTH);
   if (!tok)
     return NULL;
   json_object *obj = json_tokener_parse_ex(tok, text, (int)len);

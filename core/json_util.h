@@ -25,7 +25,12 @@ int wfe_json_set_string(json_object *obj, const char *key, const char *value);
  * Owned by `obj`; valid until it changes or is freed. NULL on no memory. */
 const char *wfe_json_text(json_object *obj, size_t *out_len);
 
-/* Parses JSON text; NULL when invalid. The caller puts the result. */
+/* How deep parsed JSON may nest: objects with schemas and managedFields go
+ * past json-c's default of 32. */
+#define WFE_JSON_MAX_DEPTH 128
+
+/* Parses one JSON document (trailing whitespace allowed); NULL when invalid
+ * or nested deeper than WFE_JSON_MAX_DEPTH. The caller puts the result. */
 json_object *wfe_json_parse(const char *text, size_t len);
 
 #endif

@@ -12,6 +12,8 @@
  */
 #include "kube_client.h"
 
+#include "json_util.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,7 +34,6 @@
 #define RESPONSE_MAX (512u * 1024u * 1024u)
 #define ERROR_BODY_MAX (1024u * 1024u)
 #define WATCH_EVENT_MAX (16u * 1024u * 1024u)
-#define JSON_DEPTH 128
 #define WATCH_POLL_MS 100
 #define CONNECT_TIMEOUT_MAX_MS 10000L
 
@@ -531,27 +532,6 @@ static const char *reason_for(long status)
   }
 }
 
-static json_object *parse_json(const char *text, size_t len)
-{
-  if (len > INT32_MAX - 1)
-    return NULL;
-  json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
-  if (!tok)
-    return NULL;
-  json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-  size_t end = json_tokener_get_parse_end(tok);
-  while (end < len && strchr(" \t\r\n", text[end]))
-    end++;
-  int complete =
-      json_tokener_get_error(tok) == json_tokener_success && end == len;
-  json_tokener_free(tok);
-  if (!complete) {
-    json_object_put(obj);
-    return NULL;
-  }
-  return obj;
-}
-
 static const char *member_string(json_object *obj, const char *key)
 {
   json_object *value = NULL;
@@ -565,7 +545,7 @@ static const char *member_string(json_object *obj, const char *key)
 static int status_error(long status, const char *method, const char *url,
                         const struct wfe_buf *body, struct wfe_error *err)
 {
-  json_object *doc = body->len ? parse_json(body->data, body->len) : NULL;
+  json_object *doc = body->len ? wfe_json_parse(body->data, body->len) : NULL;
   const char *kind = doc ? member_string(doc, "kind") : NULL;
   const char *reason = NULL, *message = NULL;
   if (kind && strcmp(kind, "Status") == 0) {
@@ -692,7 +672,7 @@ static int request_json(struct wfe_kube_client *client,
     *out = NULL;
   int rc = do_request(client, req, &resp, err);
   if (!rc && out) {
-    *out = parse_json(wfe_buf_str(&resp.body), resp.body.len);
+    *out = wfe_json_parse(wfe_buf_str(&resp.body), resp.body.len);
     if (!*out || !json_object_is_type(*out, json_type_object)) {
       json_object_put(*out);
       *out = NULL;
@@ -1128,7 +1108,7 @@ static int decode_line(struct wfe_watch_decoder *d, const char *line,
     i++;
   if (i == len)
     return 0; /* a blank line: keepalive */
-  json_object *event = parse_json(line, len);
+  json_object *event = wfe_json_parse(line, len);
   if (!event)
     return decoder_fail(d, err, "an event is not valid JSON", "");
   json_object *obj = NULL;
