@@ -26,7 +26,7 @@ typedef int (*wfe_reconcile_fn)(void *ctx, const char *key,
                                 struct wfe_error *err);
 
 struct wfe_controller_options {
-  const char *name;            /* the `controller` label; "workflowexecution" */
+  const char *name;            /* the `controller` label of the metrics */
   int workers;                 /* default 1 */
   struct wfe_workqueue *queue; /* borrowed; the controller shuts it down */
   wfe_reconcile_fn reconcile;

@@ -8,8 +8,8 @@
  * informer's store (store.h), which reconciler workers read; after each
  * change of the store it calls the event handlers.
  *
- * It knows nothing about the objects it caches: no WorkflowExecution, no
- * engine. Mapping an event to work-queue keys is the handler's business;
+ * It knows nothing about the objects it caches. Mapping an event to
+ * work-queue keys is the handler's business;
  * wfe_informer_keys_on_event is a ready-made handler for that.
  *
  * The first list reports every object as ADDED before has_synced turns

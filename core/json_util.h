@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-/* The member at `path` ("spec.workflowRef.engine"), or NULL when any step is
+/* The member at `path` ("spec.template.metadata"), or NULL when any step is
  * missing or not an object. Borrowed. */
 json_object *wfe_json_get(json_object *obj, const char *path);
 

@@ -2,9 +2,9 @@
  * The Kubernetes API client: REST calls and watch streams on any
  * group/version/resource, over one shared pool of verified TLS connections.
  * It knows HTTP and the API's conventions (Status errors, resourceVersion,
- * retries with backoff) and nothing about the objects it moves: no
- * WorkflowExecution, no engine. Every function is thread-safe; one client is
- * shared by every thread of the process.
+ * retries with backoff) and nothing about the objects it moves. Every
+ * function is thread-safe; one client is shared by every thread of the
+ * process.
  *
  * Objects travel as json-c objects. Ownership: an `obj` argument is borrowed;
  * an `out` object is a new reference the caller must json_object_put.
@@ -33,7 +33,7 @@ struct wfe_kube_config; /* kubeconfig.h */
 struct wfe_kube_client;
 struct wfe_metrics; /* metrics.h; may be NULL */
 
-/* A resource type: "v1"/"events" or "tekton.dev/v1"/"pipelineruns". */
+/* A resource type: "v1"/"configmaps" or "batch/v1"/"jobs". */
 struct wfe_resource {
   const char *api_version; /* "v1" for the core group, else "group/version" */
   const char *resource;    /* plural, lowercase */
