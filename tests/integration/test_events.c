@@ -18,19 +18,23 @@
 
 #include <cmocka.h>
 
-#include "backoff.h"
 #include "events.h"
 #include "json_util.h"
 #include "kube_client.h"
-#include "kubeconfig.h"
+#include "plane.h"
 
-static const struct wfe_resource namespaces = {"v1", "namespaces", 0};
 static const struct wfe_resource configmaps = {"v1", "configmaps", 1};
 static const struct wfe_resource events = {"events.k8s.io/v1", "events", 1};
 static const struct wfe_resource core_events = {"v1", "events", 1};
 
-static struct wfe_kube_client *client;
 static char ns[64];
+
+/* What a test made, freed by teardown_test even when the test fails: a
+ * recorder's thread must not outlive it. */
+struct fixture {
+  json_object *subject;
+  struct wfe_event_recorder *recorder;
+};
 
 static json_object *parse(const char *text)
 {
@@ -39,32 +43,13 @@ static json_object *parse(const char *text)
 
 static int setup_plane(void **state)
 {
-  const char *dir = getenv("WFE_TEST_PLANE");
-  if (!dir || !*dir)
-    return 0;
-  char path[600];
-  snprintf(path, sizeof(path), "%s/admin.kubeconfig", dir);
-  const char *paths[] = {path};
-  struct wfe_kube_config *config = NULL;
+  int rc = plane_open(NULL);
+  if (rc || !plane.admin)
+    return rc;
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_config_from_files(paths, 1, NULL, &config, &err);
-  if (rc == 0)
-    rc = wfe_kube_client_new(config, NULL, &client, &err);
-  wfe_kube_config_free(config);
-  if (rc == 0) {
-    snprintf(ns, sizeof(ns), "events-%lx",
-             (unsigned long)(wfe_monotonic_ns() & 0xffffff));
-    char body[256];
-    snprintf(body, sizeof(body),
-             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
-             "\"name\":\"%s\"}}",
-             ns);
-    json_object *obj = parse(body);
-    rc = wfe_kube_create(client, &namespaces, NULL, obj, NULL, &err);
-    json_object_put(obj);
-  }
+  rc = plane_create_namespace("events", ns, sizeof(ns), &err);
   if (rc)
-    fprintf(stderr, "cannot use the plane in %s: %s\n", dir,
+    fprintf(stderr, "cannot use the plane in %s: %s\n", plane.dir,
             wfe_error_message(&err));
   wfe_error_clear(&err);
   return rc;
@@ -72,19 +57,25 @@ static int setup_plane(void **state)
 
 static int teardown_plane(void **state)
 {
-  if (!client)
-    return 0;
-  struct wfe_error err = WFE_ERROR_INIT;
-  wfe_kube_delete(client, &namespaces, NULL, ns, NULL, &err);
-  wfe_error_clear(&err);
-  wfe_kube_client_free(client);
+  if (plane.admin)
+    plane_delete_namespace(ns);
+  plane_close();
   return 0;
 }
 
-static void need_plane(void)
+static int setup_test(void **state)
 {
-  if (!client)
-    skip();
+  *state = calloc(1, sizeof(struct fixture));
+  return *state ? 0 : -1;
+}
+
+static int teardown_test(void **state)
+{
+  struct fixture *f = *state;
+  wfe_event_recorder_free(f->recorder);
+  json_object_put(f->subject);
+  free(f);
+  return 0;
 }
 
 /* A ConfigMap to talk about; returns it as the API answered. */
@@ -98,7 +89,7 @@ static json_object *create_subject(const char *name)
   json_object *obj = parse(body);
   json_object *created = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  if (wfe_kube_create(client, &configmaps, ns, obj, &created, &err) != 0)
+  if (wfe_kube_create(plane.admin, &configmaps, ns, obj, &created, &err) != 0)
     fail_msg("create %s: %s", name, wfe_error_message(&err));
   json_object_put(obj);
   /* The API answers without apiVersion/kind on some paths; set them. */
@@ -133,7 +124,8 @@ static int list_events(const struct wfe_resource *res, const char *regarding,
 {
   struct found found = {regarding, 0, NULL};
   struct wfe_error err = WFE_ERROR_INIT;
-  if (wfe_kube_list(client, res, ns, NULL, collect, &found, NULL, &err) != 0)
+  if (wfe_kube_list(plane.admin, res, ns, NULL, collect, &found, NULL, &err) !=
+      0)
     fail_msg("list events: %s", wfe_error_message(&err));
   if (last)
     *last = found.last;
@@ -148,16 +140,17 @@ static struct wfe_event_recorder *new_recorder(void)
                                                    "test-host_0001"};
   struct wfe_event_recorder *recorder = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  if (wfe_event_recorder_new(client, &options, &recorder, &err) != 0)
+  if (wfe_event_recorder_new(plane.admin, &options, &recorder, &err) != 0)
     fail_msg("recorder: %s", wfe_error_message(&err));
   return recorder;
 }
 
 static void test_event_repeat_increments_count_instead_of_creating(void **state)
 {
-  need_plane();
-  json_object *subject = create_subject("subject");
-  struct wfe_event_recorder *recorder = new_recorder();
+  struct fixture *f = *state;
+  plane_need();
+  json_object *subject = f->subject = create_subject("subject");
+  struct wfe_event_recorder *recorder = f->recorder = new_recorder();
 
   assert_int_equal(wfe_event_record(recorder, subject, "Normal",
                                     "PipelineStarted", "started the run"),
@@ -191,16 +184,17 @@ static void test_event_repeat_increments_count_instead_of_creating(void **state)
 
   /* Another message is another Event. */
   wfe_event_record(recorder, subject, "Warning", "PipelineFailed", "boom");
-  wfe_event_recorder_free(recorder);
+  wfe_event_recorder_free(recorder); /* flushes */
+  f->recorder = NULL;
   assert_int_equal(list_events(&events, "subject", NULL), 2);
-  json_object_put(subject);
 }
 
 static void test_event_long_message_is_cut_to_the_note_limit(void **state)
 {
-  need_plane();
-  json_object *subject = create_subject("long");
-  struct wfe_event_recorder *recorder = new_recorder();
+  struct fixture *f = *state;
+  plane_need();
+  json_object *subject = f->subject = create_subject("long");
+  struct wfe_event_recorder *recorder = f->recorder = new_recorder();
   char message[4000];
   memset(message, 'm', sizeof(message) - 1);
   message[sizeof(message) - 1] = '\0';
@@ -214,15 +208,15 @@ static void test_event_long_message_is_cut_to_the_note_limit(void **state)
   assert_int_equal(strlen(note), WFE_EVENT_NOTE_MAX);
   assert_string_equal(note + WFE_EVENT_NOTE_MAX - 3, "...");
   json_object_put(event);
-  wfe_event_recorder_free(recorder);
-  json_object_put(subject);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_event_repeat_increments_count_instead_of_creating),
-      cmocka_unit_test(test_event_long_message_is_cut_to_the_note_limit),
+#define T(name) cmocka_unit_test_setup_teardown(name, setup_test, teardown_test)
+      T(test_event_repeat_increments_count_instead_of_creating),
+      T(test_event_long_message_is_cut_to_the_note_limit),
+#undef T
   };
   return cmocka_run_group_tests(tests, setup_plane, teardown_plane);
 }

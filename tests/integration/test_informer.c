@@ -26,21 +26,12 @@
 #include "informer.h"
 #include "json_util.h"
 #include "kube_client.h"
-#include "kubeconfig.h"
 #include "metrics.h"
+#include "plane.h"
 
 #include <wfe/engine.h>
 
 static const struct wfe_resource configmaps = {"v1", "configmaps", 1};
-static const struct wfe_resource namespaces = {"v1", "namespaces", 0};
-
-struct plane {
-  char dir[512];
-  int watch_cache; /* the apiserver serves watches from its cache */
-  struct wfe_kube_client *client;
-};
-
-static struct plane plane;
 
 /* --- Events the handler saw --------------------------------------------- */
 
@@ -159,87 +150,66 @@ static void dump(struct recorder *rec, struct wfe_informer *informer)
   pthread_mutex_unlock(&rec->mutex);
 }
 
-/* --- Plane and objects -------------------------------------------------- */
-
-static void fault(const char *action)
-{
-  char command[1200];
-  snprintf(command, sizeof(command), "'%s/fault' '%s' %s >/dev/null",
-           WFE_TEST_CLUSTER_DIR, plane.dir, action);
-  assert_int_equal(system(command), 0);
-}
+/* --- Plane, fixture and objects ------------------------------------------ */
 
 static int setup_plane(void **state)
 {
-  const char *dir = getenv("WFE_TEST_PLANE");
-  if (!dir || !*dir)
-    return 0;
-  snprintf(plane.dir, sizeof(plane.dir), "%s", dir);
-
-  char path[600];
-  snprintf(path, sizeof(path), "%s/env", dir);
-  FILE *env = fopen(path, "r");
-  plane.watch_cache = 1;
-  if (env) {
-    char line[1024];
-    while (fgets(line, sizeof(line), env))
-      if (strncmp(line, "export WFE_PLANE_WATCH_CACHE=0", 30) == 0)
-        plane.watch_cache = 0;
-    fclose(env);
-  }
-
-  snprintf(path, sizeof(path), "%s/admin.kubeconfig", dir);
-  const char *paths[] = {path};
-  struct wfe_kube_config *config = NULL;
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_config_from_files(paths, 1, NULL, &config, &err);
-  if (rc == 0) {
-    struct wfe_kube_client_options options = {.max_retries = 10};
-    rc = wfe_kube_client_new(config, &options, &plane.client, &err);
-  }
-  if (rc != 0)
-    fprintf(stderr, "cannot reach the plane in %s: %s\n", dir,
-            wfe_error_message(&err));
-  wfe_kube_config_free(config);
-  wfe_error_clear(&err);
-  return rc;
+  struct wfe_kube_client_options options = {.max_retries = 10};
+  return plane_open(&options);
 }
 
 static int teardown_plane(void **state)
 {
-  wfe_kube_client_free(plane.client);
+  plane_close();
   return 0;
 }
 
-static void need_plane(void)
+/* What a test starts, stopped and freed by teardown_test even when an
+ * assertion fails midway: no informer may go on running, and calling its
+ * handler, once the test that started it is over. */
+struct fixture {
+  char ns[2][64]; /* the test's namespaces, deleted afterwards */
+  struct recorder rec[2];
+  struct wfe_informer *informer[2]; /* informer[i] records into rec[i] */
+  struct wfe_metrics *metrics;
+};
+
+static int setup_test(void **state)
 {
-  if (!plane.client)
-    skip();
+  struct fixture *f = calloc(1, sizeof(*f));
+  if (!f)
+    return -1;
+  for (int i = 0; i < 2; i++)
+    recorder_init(&f->rec[i]);
+  *state = f;
+  return 0;
 }
 
-/* A fresh namespace "inf-<what>-<random>" in `out`. */
-static void create_namespace(const char *what, char *out, size_t size)
+static int teardown_test(void **state)
 {
-  snprintf(out, size, "inf-%s-%lx", what,
-           (unsigned long)(wfe_monotonic_ns() & 0xffffff));
-  char body[256];
-  snprintf(body, sizeof(body),
-           "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-           "\"metadata\":{\"name\":\"%s\"}}",
-           out);
-  json_object *obj = json_tokener_parse(body);
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_create(plane.client, &namespaces, NULL, obj, NULL, &err);
-  if (rc != 0)
-    fail_msg("create namespace %s: %s", out, wfe_error_message(&err));
-  json_object_put(obj);
+  struct fixture *f = *state;
+  for (int i = 0; i < 2; i++)
+    wfe_informer_free(f->informer[i]);
+  wfe_metrics_free(f->metrics);
+  for (int i = 0; i < 2; i++) {
+    recorder_free(&f->rec[i]);
+    if (f->ns[i][0])
+      plane_delete_namespace(f->ns[i]);
+  }
+  free(f);
+  return 0;
 }
 
-static void delete_namespace(const char *ns)
+/* A fresh namespace "inf-<what>-<unique>" of the test. */
+static const char *create_namespace(struct fixture *f, const char *what)
 {
+  int i = f->ns[0][0] ? 1 : 0;
+  char prefix[32];
+  snprintf(prefix, sizeof(prefix), "inf-%s", what);
   struct wfe_error err = WFE_ERROR_INIT;
-  wfe_kube_delete(plane.client, &namespaces, NULL, ns, NULL, &err);
-  wfe_error_clear(&err);
+  if (plane_create_namespace(prefix, f->ns[i], sizeof(f->ns[i]), &err) != 0)
+    fail_msg("create namespace %s: %s", f->ns[i], wfe_error_message(&err));
+  return f->ns[i];
 }
 
 static void create_configmap(const char *ns, const char *name, const char *app)
@@ -252,7 +222,7 @@ static void create_configmap(const char *ns, const char *name, const char *app)
            name, app ? app : "none");
   json_object *obj = json_tokener_parse(body);
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_create(plane.client, &configmaps, ns, obj, NULL, &err);
+  int rc = wfe_kube_create(plane.admin, &configmaps, ns, obj, NULL, &err);
   if (rc != 0)
     fail_msg("create %s/%s: %s", ns, name, wfe_error_message(&err));
   json_object_put(obj);
@@ -261,7 +231,7 @@ static void create_configmap(const char *ns, const char *name, const char *app)
 static void patch_configmap(const char *ns, const char *name, const char *patch)
 {
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_patch(plane.client, &configmaps, ns, name, NULL,
+  int rc = wfe_kube_patch(plane.admin, &configmaps, ns, name, NULL,
                           WFE_PATCH_MERGE, patch, NULL, &err);
   if (rc != 0)
     fail_msg("patch %s/%s: %s", ns, name, wfe_error_message(&err));
@@ -270,7 +240,7 @@ static void patch_configmap(const char *ns, const char *name, const char *patch)
 static void delete_configmap(const char *ns, const char *name)
 {
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_delete(plane.client, &configmaps, ns, name, NULL, &err);
+  int rc = wfe_kube_delete(plane.admin, &configmaps, ns, name, NULL, &err);
   if (rc != 0)
     fail_msg("delete %s/%s: %s", ns, name, wfe_error_message(&err));
 }
@@ -307,7 +277,7 @@ static void server_state(const char *ns, const char *selector,
   struct listing listing = {0};
   struct wfe_list_options options = {.label_selector = selector};
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_list(plane.client, &configmaps, ns, &options, collect,
+  int rc = wfe_kube_list(plane.admin, &configmaps, ns, &options, collect,
                          &listing, NULL, &err);
   if (rc != 0)
     fail_msg("list %s: %s", ns, wfe_error_message(&err));
@@ -358,9 +328,10 @@ static void assert_cache_converges(struct wfe_informer *informer,
   wfe_buf_free(&cache);
 }
 
-/* An informer on ConfigMaps of `ns`, with test-sized timeouts, started. */
-static struct wfe_informer *start_informer(const char *ns, const char *selector,
-                                           struct recorder *rec,
+/* Informer `i` of the test: on ConfigMaps of `ns`, with test-sized
+ * timeouts, recording into f->rec[i], started. */
+static struct wfe_informer *start_informer(struct fixture *f, int i,
+                                           const char *ns, const char *selector,
                                            struct wfe_informer_options *extra)
 {
   struct wfe_informer_options options = {0};
@@ -375,11 +346,11 @@ static struct wfe_informer *start_informer(const char *ns, const char *selector,
     options.backoff_base_ms = 100;
   if (!options.backoff_cap_ms)
     options.backoff_cap_ms = 1000;
-  struct wfe_informer *informer = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(wfe_informer_new(plane.client, &options, &informer, &err),
-                   0);
-  assert_int_equal(wfe_informer_add_handler(informer, record, rec), 0);
+  assert_int_equal(
+      wfe_informer_new(plane.admin, &options, &f->informer[i], &err), 0);
+  struct wfe_informer *informer = f->informer[i];
+  assert_int_equal(wfe_informer_add_handler(informer, record, &f->rec[i]), 0);
   assert_int_equal(wfe_informer_start(informer, &err), 0);
   assert_int_equal(wfe_informer_wait_synced(informer, 30000), 0);
   return informer;
@@ -396,27 +367,26 @@ static struct wfe_informer_stats stats_of(struct wfe_informer *informer)
 
 static void test_informer_initial_sync_sees_existing_objects(void **state)
 {
-  need_plane();
-  char ns[64];
-  create_namespace("sync", ns, sizeof(ns));
+  struct fixture *f = *state;
+  plane_need();
+  const char *ns = create_namespace(f, "sync");
   for (int i = 0; i < 5; i++) {
     char name[16];
     snprintf(name, sizeof(name), "cm-%d", i);
     create_configmap(ns, name, "web");
   }
-  struct recorder rec;
-  recorder_init(&rec);
+  struct recorder *rec = &f->rec[0];
   /* Pages of two: the list follows `continue` across three pages. Short
    * server timeouts: the watch ends and resumes while the test runs. */
   struct wfe_informer_options options = {
       .page_size = 2, .watch_timeout_min_s = 2, .watch_timeout_max_s = 3};
-  struct wfe_informer *informer = start_informer(ns, NULL, &rec, &options);
+  struct wfe_informer *informer = start_informer(f, 0, ns, NULL, &options);
   assert_true(wfe_informer_has_synced(informer));
   /* The five, and the namespace's kube-root-ca.crt when a controller-manager
    * publishes it: whatever the server has, each reported once. */
   size_t listed = wfe_store_len(wfe_informer_store(informer));
   assert_true(listed >= 5);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_ADDED, NULL, -1), listed);
+  assert_int_equal(count_events(rec, WFE_INFORMER_ADDED, NULL, -1), listed);
   assert_cache_converges(informer, ns, NULL);
 
   json_object *cached = NULL;
@@ -432,33 +402,29 @@ static void test_informer_initial_sync_sees_existing_objects(void **state)
   sleep(4);
   create_configmap(ns, "late", "web");
   snprintf(key, sizeof(key), "%s/late", ns);
-  assert_true(wait_events(&rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_true(wait_events(rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
   assert_true(stats_of(informer).watch_restarts >= 1);
   assert_int_equal(stats_of(informer).relists, 0);
-
-  wfe_informer_free(informer);
-  recorder_free(&rec);
-  delete_namespace(ns);
 }
 
 static void test_informer_reports_added_updated_deleted(void **state)
 {
-  need_plane();
-  char ns[64], key[128];
-  create_namespace("events", ns, sizeof(ns));
-  struct recorder rec;
-  recorder_init(&rec);
-  struct wfe_informer *informer = start_informer(ns, NULL, &rec, NULL);
+  struct fixture *f = *state;
+  plane_need();
+  char key[128];
+  const char *ns = create_namespace(f, "events");
+  struct recorder *rec = &f->rec[0];
+  struct wfe_informer *informer = start_informer(f, 0, ns, NULL, NULL);
   snprintf(key, sizeof(key), "%s/cm", ns);
 
   create_configmap(ns, "cm", "web");
-  assert_true(wait_events(&rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_true(wait_events(rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
 
   patch_configmap(ns, "cm", "{\"data\":{\"v\":\"2\"}}");
-  assert_true(wait_events(&rec, WFE_INFORMER_UPDATED, key, 0, 1, 10000));
-  pthread_mutex_lock(&rec.mutex);
-  struct event update = rec.events[rec.count - 1];
-  pthread_mutex_unlock(&rec.mutex);
+  assert_true(wait_events(rec, WFE_INFORMER_UPDATED, key, 0, 1, 10000));
+  pthread_mutex_lock(&rec->mutex);
+  struct event update = rec->events[rec->count - 1];
+  pthread_mutex_unlock(&rec->mutex);
   assert_int_equal(update.type, WFE_INFORMER_UPDATED);
   assert_string_not_equal(update.rv, update.old_rv);
   assert_true(update.old_rv[0] != '\0');
@@ -469,34 +435,29 @@ static void test_informer_reports_added_updated_deleted(void **state)
   json_object_put(cached);
 
   delete_configmap(ns, "cm");
-  assert_true(wait_events(&rec, WFE_INFORMER_DELETED, key, 0, 1, 10000));
+  assert_true(wait_events(rec, WFE_INFORMER_DELETED, key, 0, 1, 10000));
   struct wfe_store_item *item;
   assert_int_equal(wfe_store_get_item(wfe_informer_store(informer), key, &item),
                    WFE_E_NOT_FOUND);
   /* Each change was reported once. */
-  assert_int_equal(count_events(&rec, WFE_INFORMER_ADDED, key, -1), 1);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_UPDATED, key, -1), 1);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_DELETED, key, -1), 1);
-
-  wfe_informer_free(informer);
-  recorder_free(&rec);
-  delete_namespace(ns);
+  assert_int_equal(count_events(rec, WFE_INFORMER_ADDED, key, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_UPDATED, key, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_DELETED, key, -1), 1);
 }
 
 static void test_informer_resumes_after_apiserver_restart(void **state)
 {
-  need_plane();
-  char ns[64];
-  create_namespace("restart", ns, sizeof(ns));
+  struct fixture *f = *state;
+  plane_need();
+  const char *ns = create_namespace(f, "restart");
   create_configmap(ns, "keep", "web");
   create_configmap(ns, "change", "web");
   create_configmap(ns, "drop", "web");
-  struct recorder rec;
-  recorder_init(&rec);
-  struct wfe_informer *informer = start_informer(ns, NULL, &rec, NULL);
+  struct recorder *rec = &f->rec[0];
+  struct wfe_informer *informer = start_informer(f, 0, ns, NULL, NULL);
   uint64_t restarts = stats_of(informer).watch_restarts;
 
-  fault("restart-apiserver");
+  plane_fault("restart-apiserver");
   create_configmap(ns, "new", "web");
   patch_configmap(ns, "change", "{\"data\":{\"v\":\"2\"}}");
   delete_configmap(ns, "drop");
@@ -504,28 +465,23 @@ static void test_informer_resumes_after_apiserver_restart(void **state)
   assert_cache_converges(informer, ns, NULL);
   char key[128];
   snprintf(key, sizeof(key), "%s/drop", ns);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_DELETED, key, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_DELETED, key, -1), 1);
   assert_true(stats_of(informer).watch_restarts > restarts);
-
-  wfe_informer_free(informer);
-  recorder_free(&rec);
-  delete_namespace(ns);
 }
 
 static void test_informer_relists_on_410_and_reports_deletions(void **state)
 {
-  need_plane();
-  char ns[64];
-  create_namespace("gone", ns, sizeof(ns));
+  struct fixture *f = *state;
+  plane_need();
+  const char *ns = create_namespace(f, "gone");
   create_configmap(ns, "a", "web");
   create_configmap(ns, "b", "web");
   create_configmap(ns, "c", "web");
-  struct recorder rec;
-  recorder_init(&rec);
-  struct wfe_metrics *metrics = wfe_metrics_new();
+  struct recorder *rec = &f->rec[0];
+  struct wfe_metrics *metrics = f->metrics = wfe_metrics_new();
   struct wfe_informer_options options = {.metrics = metrics,
                                          .name = "configmaps-gone"};
-  struct wfe_informer *informer = start_informer(ns, NULL, &rec, &options);
+  struct wfe_informer *informer = start_informer(f, 0, ns, NULL, &options);
   assert_int_equal(stats_of(informer).relists, 0);
 
   /* The watch is away while objects go and etcd forgets the history. */
@@ -533,8 +489,8 @@ static void test_informer_relists_on_410_and_reports_deletions(void **state)
   delete_configmap(ns, "a");
   delete_configmap(ns, "b");
   patch_configmap(ns, "c", "{\"data\":{\"v\":\"2\"}}");
-  fault("compact");
-  if (plane.watch_cache) {
+  plane_fault("compact");
+  if (plane_watch_cache()) {
     /* The apiserver's watch cache may still serve the informer's
      * resourceVersion after compaction; one older than anything it holds
      * gets the same 410 a compacted etcd gives. */
@@ -547,17 +503,17 @@ static void test_informer_relists_on_410_and_reports_deletions(void **state)
   snprintf(key_a, sizeof(key_a), "%s/a", ns);
   snprintf(key_b, sizeof(key_b), "%s/b", ns);
   snprintf(key_c, sizeof(key_c), "%s/c", ns);
-  if (!wait_events(&rec, WFE_INFORMER_DELETED, key_a, 1, 1, 20000))
-    dump(&rec, informer);
-  assert_true(count_events(&rec, WFE_INFORMER_DELETED, key_a, 1) == 1);
-  assert_true(wait_events(&rec, WFE_INFORMER_DELETED, key_b, 1, 1, 20000));
-  assert_true(wait_events(&rec, WFE_INFORMER_UPDATED, key_c, 0, 1, 20000));
+  if (!wait_events(rec, WFE_INFORMER_DELETED, key_a, 1, 1, 20000))
+    dump(rec, informer);
+  assert_true(count_events(rec, WFE_INFORMER_DELETED, key_a, 1) == 1);
+  assert_true(wait_events(rec, WFE_INFORMER_DELETED, key_b, 1, 1, 20000));
+  assert_true(wait_events(rec, WFE_INFORMER_UPDATED, key_c, 0, 1, 20000));
   assert_cache_converges(informer, ns, NULL);
   assert_true(stats_of(informer).relists >= 1);
   /* Exactly once each, however the relist and the watch interleave. */
-  assert_int_equal(count_events(&rec, WFE_INFORMER_DELETED, key_a, -1), 1);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_DELETED, key_b, -1), 1);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_UPDATED, key_c, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_DELETED, key_a, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_DELETED, key_b, -1), 1);
+  assert_int_equal(count_events(rec, WFE_INFORMER_UPDATED, key_c, -1), 1);
 
   struct wfe_buf text = WFE_BUF_INIT;
   assert_int_equal(wfe_metrics_render(metrics, &text), 0);
@@ -568,122 +524,102 @@ static void test_informer_relists_on_410_and_reports_deletions(void **state)
       strstr(wfe_buf_str(&text),
              "wfe_informer_objects{resource=\"configmaps-gone\"} 1"));
   wfe_buf_free(&text);
-
-  wfe_informer_free(informer);
-  wfe_metrics_free(metrics);
-  recorder_free(&rec);
-  delete_namespace(ns);
 }
 
 static void test_informer_label_selector_scopes_objects(void **state)
 {
-  need_plane();
-  char ns[64], key[128];
-  create_namespace("labels", ns, sizeof(ns));
+  struct fixture *f = *state;
+  plane_need();
+  char key[128];
+  const char *ns = create_namespace(f, "labels");
   create_configmap(ns, "web-1", "web");
   create_configmap(ns, "db-1", "db");
-  struct recorder rec;
-  recorder_init(&rec);
-  struct wfe_informer *informer = start_informer(ns, "app=web", &rec, NULL);
+  struct recorder *rec = &f->rec[0];
+  struct wfe_informer *informer = start_informer(f, 0, ns, "app=web", NULL);
   assert_int_equal(wfe_store_len(wfe_informer_store(informer)), 1);
 
   create_configmap(ns, "db-2", "db");
   create_configmap(ns, "web-2", "web");
   snprintf(key, sizeof(key), "%s/web-2", ns);
-  assert_true(wait_events(&rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_true(wait_events(rec, WFE_INFORMER_ADDED, key, 0, 1, 10000));
   /* An object that stops matching leaves the cache as a deletion. */
   patch_configmap(ns, "web-1", "{\"metadata\":{\"labels\":{\"app\":\"db\"}}}");
   snprintf(key, sizeof(key), "%s/web-1", ns);
-  assert_true(wait_events(&rec, WFE_INFORMER_DELETED, key, -1, 1, 10000));
+  assert_true(wait_events(rec, WFE_INFORMER_DELETED, key, -1, 1, 10000));
   assert_cache_converges(informer, ns, "app=web");
   assert_int_equal(wfe_store_len(wfe_informer_store(informer)), 1);
-  assert_int_equal(count_events(&rec, WFE_INFORMER_ADDED, NULL, -1), 2);
-
-  wfe_informer_free(informer);
-  recorder_free(&rec);
-  delete_namespace(ns);
+  assert_int_equal(count_events(rec, WFE_INFORMER_ADDED, NULL, -1), 2);
 }
 
 static void test_informer_namespace_scopes_objects(void **state)
 {
-  need_plane();
-  char ns1[64], ns2[64], selector[128];
-  create_namespace("scope1", ns1, sizeof(ns1));
-  create_namespace("scope2", ns2, sizeof(ns2));
+  struct fixture *f = *state;
+  plane_need();
+  char selector[128];
+  const char *ns1 = create_namespace(f, "scope1");
+  const char *ns2 = create_namespace(f, "scope2");
   /* A label only this test uses, so the all-namespaces informer sees only
    * the test's objects. */
   snprintf(selector, sizeof(selector), "app=%s", ns1);
   create_configmap(ns1, "one", ns1);
   create_configmap(ns2, "two", ns1);
 
-  struct recorder in_ns1, everywhere;
-  recorder_init(&in_ns1);
-  recorder_init(&everywhere);
-  struct wfe_informer *scoped = start_informer(ns1, selector, &in_ns1, NULL);
-  struct wfe_informer *cluster =
-      start_informer(NULL, selector, &everywhere, NULL);
+  struct recorder *in_ns1 = &f->rec[0], *everywhere = &f->rec[1];
+  struct wfe_informer *scoped = start_informer(f, 0, ns1, selector, NULL);
+  struct wfe_informer *cluster = start_informer(f, 1, NULL, selector, NULL);
   assert_int_equal(wfe_store_len(wfe_informer_store(scoped)), 1);
   assert_int_equal(wfe_store_len(wfe_informer_store(cluster)), 2);
 
   create_configmap(ns2, "three", ns1);
   char key[128];
   snprintf(key, sizeof(key), "%s/three", ns2);
-  assert_true(wait_events(&everywhere, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_true(wait_events(everywhere, WFE_INFORMER_ADDED, key, 0, 1, 10000));
   create_configmap(ns1, "four", ns1);
   snprintf(key, sizeof(key), "%s/four", ns1);
-  assert_true(wait_events(&in_ns1, WFE_INFORMER_ADDED, key, 0, 1, 10000));
-  assert_int_equal(count_events(&in_ns1, WFE_INFORMER_ADDED, NULL, -1), 2);
+  assert_true(wait_events(in_ns1, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_int_equal(count_events(in_ns1, WFE_INFORMER_ADDED, NULL, -1), 2);
   assert_int_equal(wfe_store_len(wfe_informer_store(scoped)), 2);
-  assert_true(wait_events(&everywhere, WFE_INFORMER_ADDED, key, 0, 1, 10000));
+  assert_true(wait_events(everywhere, WFE_INFORMER_ADDED, key, 0, 1, 10000));
   assert_int_equal(wfe_store_len(wfe_informer_store(cluster)), 4);
-
-  wfe_informer_free(scoped);
-  wfe_informer_free(cluster);
-  recorder_free(&in_ns1);
-  recorder_free(&everywhere);
-  delete_namespace(ns1);
-  delete_namespace(ns2);
 }
 
 static void test_informer_drops_a_silent_stream_and_resumes(void **state)
 {
-  need_plane();
-  char ns[64], key[128];
-  create_namespace("silent", ns, sizeof(ns));
-  struct recorder rec;
-  recorder_init(&rec);
+  struct fixture *f = *state;
+  plane_need();
+  char key[128];
+  const char *ns = create_namespace(f, "silent");
+  struct recorder *rec = &f->rec[0];
   struct wfe_informer_options options = {.idle_timeout_ms = 2000};
-  struct wfe_informer *informer = start_informer(ns, NULL, &rec, &options);
+  struct wfe_informer *informer = start_informer(f, 0, ns, NULL, &options);
   struct wfe_informer_stats before = stats_of(informer);
 
-  fault("pause-apiserver");
+  plane_fault("pause-apiserver");
   sleep(5); /* more than twice the idle timeout */
   struct wfe_informer_stats paused = stats_of(informer);
-  fault("resume-apiserver");
+  plane_fault("resume-apiserver");
   /* The hung stream was dropped while the apiserver was stopped. */
   assert_true(paused.errors > before.errors);
 
   create_configmap(ns, "after", "web");
   snprintf(key, sizeof(key), "%s/after", ns);
-  assert_true(wait_events(&rec, WFE_INFORMER_ADDED, key, 0, 1, 20000));
+  assert_true(wait_events(rec, WFE_INFORMER_ADDED, key, 0, 1, 20000));
   assert_true(stats_of(informer).watch_restarts > before.watch_restarts);
   assert_cache_converges(informer, ns, NULL);
-
-  wfe_informer_free(informer);
-  recorder_free(&rec);
-  delete_namespace(ns);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_informer_initial_sync_sees_existing_objects),
-      cmocka_unit_test(test_informer_reports_added_updated_deleted),
-      cmocka_unit_test(test_informer_label_selector_scopes_objects),
-      cmocka_unit_test(test_informer_namespace_scopes_objects),
-      cmocka_unit_test(test_informer_relists_on_410_and_reports_deletions),
-      cmocka_unit_test(test_informer_resumes_after_apiserver_restart),
-      cmocka_unit_test(test_informer_drops_a_silent_stream_and_resumes),
+#define T(name) cmocka_unit_test_setup_teardown(name, setup_test, teardown_test)
+      T(test_informer_initial_sync_sees_existing_objects),
+      T(test_informer_reports_added_updated_deleted),
+      T(test_informer_label_selector_scopes_objects),
+      T(test_informer_namespace_scopes_objects),
+      T(test_informer_relists_on_410_and_reports_deletions),
+      T(test_informer_resumes_after_apiserver_restart),
+      T(test_informer_drops_a_silent_stream_and_resumes),
+#undef T
   };
   /* e.g. WFE_TEST_FILTER='*410*' runs one test. */
   if (getenv("WFE_TEST_FILTER"))

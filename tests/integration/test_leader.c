@@ -32,7 +32,7 @@
 #include "backoff.h"
 #include "json_util.h"
 #include "kube_client.h"
-#include "kubeconfig.h"
+#include "plane.h"
 
 extern char **environ;
 
@@ -40,15 +40,11 @@ extern char **environ;
 #define RENEW_MS 10000
 #define RETRY_MS 2000
 
-static const struct wfe_resource namespaces = {"v1", "namespaces", 0};
-
 static struct {
-  char dir[512];
   char kubeconfig[600];
   char work[64]; /* a temporary directory for the candidates' output */
-  struct wfe_kube_client *client;
-  int paused; /* the apiserver is paused: resume it whatever happens */
-} plane;
+  int paused;    /* the apiserver is paused: resume it whatever happens */
+} fixture;
 
 struct candidate {
   pid_t pid; /* 0 once reaped */
@@ -61,55 +57,29 @@ static char ns[64];
 
 /* --- Plane ---------------------------------------------------------------- */
 
-static void fault(const char *action)
-{
-  char command[1200];
-  snprintf(command, sizeof(command), "'%s/fault' '%s' %s >/dev/null",
-           WFE_TEST_CLUSTER_DIR, plane.dir, action);
-  assert_int_equal(system(command), 0);
-}
-
 static int setup_plane(void **state)
 {
-  const char *dir = getenv("WFE_TEST_PLANE");
-  if (!dir || !*dir)
-    return 0;
-  snprintf(plane.dir, sizeof(plane.dir), "%s", dir);
-  snprintf(plane.kubeconfig, sizeof(plane.kubeconfig), "%s/admin.kubeconfig",
-           dir);
-  snprintf(plane.work, sizeof(plane.work), "/tmp/wfe-leader-XXXXXX");
-  if (!mkdtemp(plane.work))
+  int rc = plane_open(NULL);
+  if (rc || !plane.admin)
+    return rc;
+  plane_path("admin.kubeconfig", fixture.kubeconfig,
+             sizeof(fixture.kubeconfig));
+  snprintf(fixture.work, sizeof(fixture.work), "/tmp/wfe-leader-XXXXXX");
+  if (!mkdtemp(fixture.work))
     return -1;
-  const char *paths[] = {plane.kubeconfig};
-  struct wfe_kube_config *config = NULL;
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_config_from_files(paths, 1, NULL, &config, &err);
-  if (rc == 0)
-    rc = wfe_kube_client_new(config, NULL, &plane.client, &err);
-  if (rc)
-    fprintf(stderr, "cannot reach the plane in %s: %s\n", dir,
-            wfe_error_message(&err));
-  wfe_kube_config_free(config);
-  wfe_error_clear(&err);
-  return rc;
+  return 0;
 }
 
 static int teardown_plane(void **state)
 {
-  if (plane.client) {
+  if (plane.admin) {
     char command[200];
-    snprintf(command, sizeof(command), "rm -rf '%s'", plane.work);
+    snprintf(command, sizeof(command), "rm -rf '%s'", fixture.work);
     if (system(command) != 0)
-      fprintf(stderr, "could not remove %s\n", plane.work);
+      fprintf(stderr, "could not remove %s\n", fixture.work);
   }
-  wfe_kube_client_free(plane.client);
+  plane_close();
   return 0;
-}
-
-static void need_plane(void)
-{
-  if (!plane.client)
-    skip();
 }
 
 /* --- Candidates ------------------------------------------------------------
@@ -117,14 +87,14 @@ static void need_plane(void)
 
 static void spawn_candidate(struct candidate *c, const char *lease, int index)
 {
-  snprintf(c->out, sizeof(c->out), "%s/%s-%s-%d.out", plane.work, ns, lease,
+  snprintf(c->out, sizeof(c->out), "%s/%s-%s-%d.out", fixture.work, ns, lease,
            index);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, c->out,
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  char *argv[] = {(char *)WFE_LEADER_CANDIDATE, plane.kubeconfig, ns,
+  char *argv[] = {(char *)WFE_LEADER_CANDIDATE, fixture.kubeconfig, ns,
                   (char *)lease, NULL};
   int rc =
       posix_spawn(&c->pid, WFE_LEADER_CANDIDATE, &actions, NULL, argv, environ);
@@ -177,7 +147,7 @@ static void assert_lease(const char *lease, const struct candidate *holder,
                                              1};
   json_object *obj = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(wfe_kube_get(plane.client, &leases, ns, lease, &obj, &err),
+  assert_int_equal(wfe_kube_get(plane.admin, &leases, ns, lease, &obj, &err),
                    0);
   char identity[256];
   identity_of(holder, identity, sizeof(identity));
@@ -250,19 +220,10 @@ static void stop_candidates(void)
 static int setup_test(void **state)
 {
   memset(candidates, 0, sizeof(candidates));
-  if (!plane.client)
+  if (!plane.admin)
     return 0;
-  snprintf(ns, sizeof(ns), "leader-%lx",
-           (unsigned long)(wfe_monotonic_ns() & 0xffffff));
-  char body[256];
-  snprintf(body, sizeof(body),
-           "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
-           "\"name\":\"%s\"}}",
-           ns);
-  json_object *obj = wfe_json_parse(body, strlen(body));
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_create(plane.client, &namespaces, NULL, obj, NULL, &err);
-  json_object_put(obj);
+  int rc = plane_create_namespace("leader", ns, sizeof(ns), &err);
   if (rc)
     fprintf(stderr, "create namespace %s: %s\n", ns, wfe_error_message(&err));
   wfe_error_clear(&err);
@@ -271,21 +232,15 @@ static int setup_test(void **state)
 
 static int teardown_test(void **state)
 {
-  if (plane.paused) {
-    char command[1200];
-    snprintf(command, sizeof(command),
-             "'%s/fault' '%s' resume-apiserver >/dev/null",
-             WFE_TEST_CLUSTER_DIR, plane.dir);
-    if (system(command) != 0)
+  if (fixture.paused) {
+    if (plane_run_fault("resume-apiserver") != 0)
       fprintf(stderr, "could not resume the apiserver\n");
-    plane.paused = 0;
+    fixture.paused = 0;
   }
-  if (!plane.client)
+  if (!plane.admin)
     return 0;
   stop_candidates();
-  struct wfe_error err = WFE_ERROR_INIT;
-  wfe_kube_delete(plane.client, &namespaces, NULL, ns, NULL, &err);
-  wfe_error_clear(&err);
+  plane_delete_namespace(ns);
   return 0;
 }
 
@@ -311,7 +266,7 @@ static int elect(const char *lease)
 static void test_two_candidates_elect_exactly_one_leader_and_sigterm_hands_over(
     void **state)
 {
-  need_plane();
+  plane_need();
   int leader = elect("term");
   struct candidate *old = &candidates[leader];
   struct candidate *standby = &candidates[1 - leader];
@@ -341,7 +296,7 @@ static void test_two_candidates_elect_exactly_one_leader_and_sigterm_hands_over(
 static void
 test_sigkilled_leader_is_replaced_within_the_lease_duration(void **state)
 {
-  need_plane();
+  plane_need();
   int leader = elect("kill");
   struct candidate *old = &candidates[leader];
   struct candidate *standby = &candidates[1 - leader];
@@ -366,14 +321,14 @@ test_sigkilled_leader_is_replaced_within_the_lease_duration(void **state)
 static void
 test_leader_that_cannot_renew_stops_writing_and_exits_non_zero(void **state)
 {
-  need_plane();
+  plane_need();
   int leader = elect("pause");
   struct candidate *old = &candidates[leader];
   struct candidate *standby = &candidates[1 - leader];
 
   int64_t paused = wfe_monotonic_ms();
-  fault("pause-apiserver");
-  plane.paused = 1;
+  plane_fault("pause-apiserver");
+  fixture.paused = 1;
   /* The last renewal was at most one retry period before the pause; the
    * deadline is renew deadline after it. Allow generously for the exit. */
   assert_true(wait_exit(old, RENEW_MS + 5000));
@@ -390,8 +345,8 @@ test_leader_that_cannot_renew_stops_writing_and_exits_non_zero(void **state)
   assert_true(last_write - paused <= RENEW_MS + 200);
   assert_true(last_write - paused < LEASE_MS);
 
-  fault("resume-apiserver");
-  plane.paused = 0;
+  plane_fault("resume-apiserver");
+  fixture.paused = 0;
   /* The standby takes over once the lease it saw last expires. */
   assert_int_equal(wait_leader(LEASE_MS + 4 * RETRY_MS, 1 - leader),
                    1 - leader);

@@ -24,10 +24,9 @@
 #include "backoff.h"
 #include "json_util.h"
 #include "kube_client.h"
-#include "kubeconfig.h"
+#include "plane.h"
 #include "writer.h"
 
-static const struct wfe_resource namespaces = {"v1", "namespaces", 0};
 static const struct wfe_resource crds = {"apiextensions.k8s.io/v1",
                                          "customresourcedefinitions", 0};
 static const struct wfe_resource widgets = {"writer.wfe.test/v1", "widgets", 1};
@@ -35,7 +34,6 @@ static const struct wfe_resource widgets = {"writer.wfe.test/v1", "widgets", 1};
 #define CRD_NAME "widgets.writer.wfe.test"
 #define FINALIZER "wfe.test/cleanup"
 
-static struct wfe_kube_client *client;
 static char ns[64];
 
 static json_object *parse(const char *text)
@@ -58,7 +56,7 @@ static int crd_ready(void)
   json_object *crd = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
   int ready = 0;
-  if (wfe_kube_get(client, &crds, NULL, CRD_NAME, &crd, &err) == 0) {
+  if (wfe_kube_get(plane.admin, &crds, NULL, CRD_NAME, &crd, &err) == 0) {
     json_object *conditions = wfe_json_get(crd, "status.conditions");
     size_t n = json_object_is_type(conditions, json_type_array)
                    ? json_object_array_length(conditions)
@@ -78,37 +76,23 @@ static int crd_ready(void)
     return 0;
   /* Established comes a moment before the endpoint serves. */
   struct wfe_error list_err = WFE_ERROR_INIT;
-  int rc = wfe_kube_list(client, &widgets, "default", NULL, NULL, NULL, NULL,
-                         &list_err);
+  int rc = wfe_kube_list(plane.admin, &widgets, "default", NULL, NULL, NULL,
+                         NULL, &list_err);
   wfe_error_clear(&list_err);
   return rc == 0;
 }
 
 static int setup_plane(void **state)
 {
-  const char *dir = getenv("WFE_TEST_PLANE");
-  if (!dir || !*dir)
-    return 0;
-  char path[600];
-  snprintf(path, sizeof(path), "%s/admin.kubeconfig", dir);
-  const char *paths[] = {path};
-  struct wfe_kube_config *config = NULL;
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_kube_config_from_files(paths, 1, NULL, &config, &err);
-  if (rc == 0)
-    rc = wfe_kube_client_new(config, NULL, &client, &err);
-  wfe_kube_config_free(config);
-  if (rc) {
-    fprintf(stderr, "cannot reach the plane in %s: %s\n", dir,
-            wfe_error_message(&err));
-    wfe_error_clear(&err);
+  int rc = plane_open(NULL);
+  if (rc || !plane.admin)
     return rc;
-  }
+  struct wfe_error err = WFE_ERROR_INIT;
   /* A CRD left terminating by the previous run must be gone first. */
   int64_t gone_by = wfe_monotonic_ms() + 60000;
   for (;;) {
     json_object *old = NULL;
-    rc = wfe_kube_get(client, &crds, NULL, CRD_NAME, &old, &err);
+    rc = wfe_kube_get(plane.admin, &crds, NULL, CRD_NAME, &old, &err);
     int terminating =
         rc == 0 && wfe_json_get(old, "metadata.deletionTimestamp") != NULL;
     json_object_put(old);
@@ -132,7 +116,7 @@ static int setup_plane(void **state)
       "\"spec\":{\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":"
       "true},\"status\":{\"type\":\"object\","
       "\"x-kubernetes-preserve-unknown-fields\":true}}}}}]}}");
-  rc = wfe_kube_create(client, &crds, NULL, crd, NULL, &err);
+  rc = wfe_kube_create(plane.admin, &crds, NULL, crd, NULL, &err);
   json_object_put(crd);
   if (rc && !(err.reason && strcmp(err.reason, "AlreadyExists") == 0)) {
     fprintf(stderr, "cannot create the test CRD: %s\n",
@@ -149,16 +133,7 @@ static int setup_plane(void **state)
     }
     usleep(100000);
   }
-  snprintf(ns, sizeof(ns), "writer-%lx",
-           (unsigned long)(wfe_monotonic_ns() & 0xffffff));
-  char body[256];
-  snprintf(body, sizeof(body),
-           "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
-           "\"name\":\"%s\"}}",
-           ns);
-  json_object *namespace_obj = parse(body);
-  rc = wfe_kube_create(client, &namespaces, NULL, namespace_obj, NULL, &err);
-  json_object_put(namespace_obj);
+  rc = plane_create_namespace("writer", ns, sizeof(ns), &err);
   if (rc)
     fprintf(stderr, "cannot create namespace %s: %s\n", ns,
             wfe_error_message(&err));
@@ -168,29 +143,22 @@ static int setup_plane(void **state)
 
 static int teardown_plane(void **state)
 {
-  if (!client)
+  if (!plane.admin)
     return 0;
   struct wfe_error err = WFE_ERROR_INIT;
   /* Widgets still carrying a finalizer would keep the namespace alive. */
   const char *names[] = {"conflict",  "skip",      "gated",      "idem",
                          "race-same", "race-many", "race-remove"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    wfe_kube_patch(client, &widgets, ns, names[i], NULL, WFE_PATCH_MERGE,
+    wfe_kube_patch(plane.admin, &widgets, ns, names[i], NULL, WFE_PATCH_MERGE,
                    "{\"metadata\":{\"finalizers\":null}}", NULL, &err);
     wfe_error_clear(&err);
   }
-  wfe_kube_delete(client, &namespaces, NULL, ns, NULL, &err);
+  plane_delete_namespace(ns);
+  wfe_kube_delete(plane.admin, &crds, NULL, CRD_NAME, NULL, &err);
   wfe_error_clear(&err);
-  wfe_kube_delete(client, &crds, NULL, CRD_NAME, NULL, &err);
-  wfe_error_clear(&err);
-  wfe_kube_client_free(client);
+  plane_close();
   return 0;
-}
-
-static void need_plane(void)
-{
-  if (!client)
-    skip();
 }
 
 static json_object *create_widget(const char *name, const char *finalizers)
@@ -204,7 +172,7 @@ static json_object *create_widget(const char *name, const char *finalizers)
   json_object *obj = parse(body);
   json_object *created = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  check(wfe_kube_create(client, &widgets, ns, obj, &created, &err), &err,
+  check(wfe_kube_create(plane.admin, &widgets, ns, obj, &created, &err), &err,
         "create widget");
   json_object_put(obj);
   return created;
@@ -214,7 +182,7 @@ static json_object *get_widget(const char *name)
 {
   json_object *obj = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
-  check(wfe_kube_get(client, &widgets, ns, name, &obj, &err), &err,
+  check(wfe_kube_get(plane.admin, &widgets, ns, name, &obj, &err), &err,
         "get widget");
   return obj;
 }
@@ -246,11 +214,11 @@ static int set_phase(void *ctx, json_object *obj, struct wfe_error *err)
 static void
 test_write_status_rereads_after_conflict_and_counts_writes(void **state)
 {
-  need_plane();
+  plane_need();
   json_object *observed = create_widget("conflict", NULL);
   /* Someone else writes the status between our read and our write. */
   struct wfe_error err = WFE_ERROR_INIT;
-  check(wfe_kube_patch(client, &widgets, ns, "conflict", "status",
+  check(wfe_kube_patch(plane.admin, &widgets, ns, "conflict", "status",
                        WFE_PATCH_MERGE, "{\"status\":{\"other\":\"theirs\"}}",
                        NULL, &err),
         &err, "concurrent status patch");
@@ -258,8 +226,8 @@ test_write_status_rereads_after_conflict_and_counts_writes(void **state)
   struct phase_change change = {"Running", 0};
   json_object *written = NULL;
   int writes = -1;
-  check(wfe_write_status(client, &widgets, ns, "conflict", observed, set_phase,
-                         &change, NULL, &written, &writes, &err),
+  check(wfe_write_status(plane.admin, &widgets, ns, "conflict", observed,
+                         set_phase, &change, NULL, &written, &writes, &err),
         &err, "write status");
   assert_int_equal(writes, 2); /* one 409, one success */
   assert_int_equal(change.calls, 2);
@@ -278,23 +246,23 @@ test_write_status_rereads_after_conflict_and_counts_writes(void **state)
 
 static void test_write_status_writes_nothing_when_mutation_skips(void **state)
 {
-  need_plane();
+  plane_need();
   json_object *observed = create_widget("skip", NULL);
   struct phase_change change = {"Done", 0};
   int writes = -1;
   struct wfe_error err = WFE_ERROR_INIT;
-  check(wfe_write_status(client, &widgets, ns, "skip", observed, set_phase,
+  check(wfe_write_status(plane.admin, &widgets, ns, "skip", observed, set_phase,
                          &change, NULL, NULL, &writes, &err),
         &err, "first write");
   assert_int_equal(writes, 1);
   /* Again, from the stale object: 409, re-read, already Done: skip. */
-  check(wfe_write_status(client, &widgets, ns, "skip", observed, set_phase,
+  check(wfe_write_status(plane.admin, &widgets, ns, "skip", observed, set_phase,
                          &change, NULL, NULL, &writes, &err),
         &err, "second write");
   assert_int_equal(writes, 1);
   /* From no object at all: read, already Done, nothing written. */
-  check(wfe_write_status(client, &widgets, ns, "skip", NULL, set_phase, &change,
-                         NULL, NULL, &writes, &err),
+  check(wfe_write_status(plane.admin, &widgets, ns, "skip", NULL, set_phase,
+                         &change, NULL, NULL, &writes, &err),
         &err, "third write");
   assert_int_equal(writes, 0);
   json_object_put(observed);
@@ -307,22 +275,22 @@ static int closed_gate(void *ctx)
 
 static void test_writes_are_refused_when_the_gate_is_closed(void **state)
 {
-  need_plane();
+  plane_need();
   json_object *observed = create_widget("gated", NULL);
   const char *rv = wfe_json_get_string(observed, "metadata.resourceVersion");
   struct wfe_write_options options = {.gate = closed_gate};
   struct phase_change change = {"Running", 0};
   int writes = -1;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(wfe_write_status(client, &widgets, ns, "gated", observed,
-                                    set_phase, &change, &options, NULL, &writes,
-                                    &err),
+  assert_int_equal(wfe_write_status(plane.admin, &widgets, ns, "gated",
+                                    observed, set_phase, &change, &options,
+                                    NULL, &writes, &err),
                    WFE_E_UNAVAILABLE);
   assert_string_equal(err.reason, "NotLeader");
   assert_int_equal(writes, 0);
   wfe_error_clear(&err);
-  assert_int_equal(wfe_finalizer_add(client, &widgets, ns, "gated", FINALIZER,
-                                     &options, NULL, &writes, &err),
+  assert_int_equal(wfe_finalizer_add(plane.admin, &widgets, ns, "gated",
+                                     FINALIZER, &options, NULL, &writes, &err),
                    WFE_E_UNAVAILABLE);
   assert_string_equal(err.reason, "NotLeader");
   assert_int_equal(writes, 0);
@@ -357,29 +325,29 @@ static int count_finalizer(const char *name, const char *finalizer, int *total)
 
 static void test_finalizer_add_and_remove_are_idempotent(void **state)
 {
-  need_plane();
+  plane_need();
   json_object_put(create_widget("idem", NULL));
   int writes = -1, total = 0;
   struct wfe_error err = WFE_ERROR_INIT;
-  check(wfe_finalizer_add(client, &widgets, ns, "idem", FINALIZER, NULL, NULL,
-                          &writes, &err),
+  check(wfe_finalizer_add(plane.admin, &widgets, ns, "idem", FINALIZER, NULL,
+                          NULL, &writes, &err),
         &err, "add");
   assert_int_equal(writes, 1);
-  check(wfe_finalizer_add(client, &widgets, ns, "idem", FINALIZER, NULL, NULL,
-                          &writes, &err),
+  check(wfe_finalizer_add(plane.admin, &widgets, ns, "idem", FINALIZER, NULL,
+                          NULL, &writes, &err),
         &err, "add again");
   assert_int_equal(writes, 0);
   assert_int_equal(count_finalizer("idem", FINALIZER, &total), 1);
   assert_int_equal(total, 1);
 
   json_object *out = NULL;
-  check(wfe_finalizer_remove(client, &widgets, ns, "idem", FINALIZER, NULL,
+  check(wfe_finalizer_remove(plane.admin, &widgets, ns, "idem", FINALIZER, NULL,
                              &out, &writes, &err),
         &err, "remove");
   assert_int_equal(writes, 1);
   assert_null(wfe_json_get(out, "metadata.finalizers"));
   json_object_put(out);
-  check(wfe_finalizer_remove(client, &widgets, ns, "idem", FINALIZER, NULL,
+  check(wfe_finalizer_remove(plane.admin, &widgets, ns, "idem", FINALIZER, NULL,
                              NULL, &writes, &err),
         &err, "remove again");
   assert_int_equal(writes, 0);
@@ -406,11 +374,11 @@ static void *race(void *arg)
   struct wfe_write_options options = {.max_attempts = 20};
   pthread_barrier_wait(racer->start);
   if (racer->add)
-    racer->rc =
-        wfe_finalizer_add(client, &widgets, ns, racer->object, racer->finalizer,
-                          &options, NULL, &racer->writes, &err);
+    racer->rc = wfe_finalizer_add(plane.admin, &widgets, ns, racer->object,
+                                  racer->finalizer, &options, NULL,
+                                  &racer->writes, &err);
   else
-    racer->rc = wfe_finalizer_remove(client, &widgets, ns, racer->object,
+    racer->rc = wfe_finalizer_remove(plane.admin, &widgets, ns, racer->object,
                                      racer->finalizer, &options, NULL,
                                      &racer->writes, &err);
   snprintf(racer->message, sizeof(racer->message), "%s",
@@ -442,7 +410,7 @@ static int run_racers(struct racer *racers)
 
 static void test_finalizer_concurrent_adders_leave_one_entry(void **state)
 {
-  need_plane();
+  plane_need();
   /* One other finalizer already there: the guard tests the array. */
   json_object_put(create_widget("race-same", "[\"wfe.test/other\"]"));
   struct racer racers[RACERS] = {0};
@@ -462,7 +430,7 @@ static void test_finalizer_concurrent_adders_leave_one_entry(void **state)
 
 static void test_finalizer_concurrent_changes_lose_nothing(void **state)
 {
-  need_plane();
+  plane_need();
   json_object_put(create_widget("race-many", NULL));
   struct racer racers[RACERS] = {0};
   for (int i = 0; i < RACERS; i++) {
