@@ -186,11 +186,16 @@ start_apiserver() {
         --service-account-signing-key-file="$d/pki/sa.key" \
         --token-auth-file="$d/pki/tokens.csv" \
         --authorization-mode=Node,RBAC \
-        --enable-admission-plugins=PodSecurity \
+        --enable-admission-plugins=PodSecurity,OwnerReferencesPermissionEnforcement \
         --service-cluster-ip-range=10.0.0.0/24 \
         --watch-cache="$cache" \
         --endpoint-reconciler-type=none \
         --profiling=false
+    # OwnerReferencesPermissionEnforcement (off by default, on in many
+    # clusters): setting blockOwnerDeletion in an ownerReference needs update
+    # on the owner's finalizers subresource, and changing ownerReferences of
+    # an existing object needs delete on it. The controller's runs carry such
+    # an ownerReference, so deploy/ RBAC is tested against it.
     # --endpoint-reconciler-type=none: the default reconciler would publish
     # the advertise address in the "kubernetes" Endpoints, which rejects a
     # loopback address and logs an error every 10 s. Nothing here needs it.
