@@ -74,7 +74,10 @@ static void process(struct wfe_controller *c, const char *key)
   if (rc) {
     labels[1] = "error";
     wfe_metric_add(c->reconcile_errors, labels, 1);
-    int permanent = rc == WFE_E_INVALID && !err.retryable;
+    /* An API refusal (403 from RBAC, a webhook's 4xx) may be fixed by an
+     * operator: back off and try again. Only errors of our own making that
+     * no retry can change are dropped. */
+    int permanent = rc == WFE_E_INVALID && !err.retryable && !err.http_status;
     wfe_log_error(c->name, key, "reconcile failed%s: %s",
                   permanent ? "" : ", will retry", wfe_error_message(&err));
     if (permanent)

@@ -19,8 +19,9 @@ struct wfe_reconcile_result {
 };
 
 /* Returns 0, or a WFE_E_* code with `err` filled: the key is re-queued with
- * backoff (and the error logged) unless err->retryable is 0 and the code is
- * WFE_E_INVALID, which a retry cannot fix. */
+ * per-key backoff (and the error logged) unless the code is WFE_E_INVALID,
+ * err->retryable is 0 and the error is not an API server's answer -- a bad
+ * key, which no retry can fix. */
 typedef int (*wfe_reconcile_fn)(void *ctx, const char *key,
                                 struct wfe_reconcile_result *result,
                                 struct wfe_error *err);

@@ -75,6 +75,10 @@ static int host_getter(void *ctx, const char *api_version, const char *resource,
   struct wfe_resource res = {api_version, resource, namespace_name != NULL};
   json_object *obj = NULL;
   int rc = wfe_kube_get(m->client, &res, namespace_name, name, &obj, err);
+  if (rc && err->http_status == 403) /* RBAC: say so, the engine may not */
+    wfe_log_warn(LOGGER, NULL, "an engine may not read %s %s/%s: %s", resource,
+                 namespace_name ? namespace_name : "", name,
+                 wfe_error_message(err));
   if (rc)
     return rc;
   size_t len = 0;
@@ -272,11 +276,23 @@ static int informer_start(struct wfe_informer *informer, void *arg)
   return wfe_informer_start(informer, arg) != 0;
 }
 
+/* Waits for one cache; a SIGTERM or SIGINT meanwhile ends the wait (and
+ * start-up) with 1. `arg` is the blocked signal set. */
 static int informer_wait(struct wfe_informer *informer, void *arg)
 {
-  (void)arg;
-  while (wfe_informer_wait_synced(informer, 5000))
-    wfe_log_info(LOGGER, NULL, "waiting for the caches to sync");
+  const sigset_t *signals = arg;
+  struct timespec now = {0, 0};
+  for (int waited = 0; wfe_informer_wait_synced(informer, 1000); waited++) {
+    int sig = sigtimedwait(signals, NULL, &now);
+    if (sig == SIGTERM || sig == SIGINT) {
+      wfe_log_info(LOGGER, NULL,
+                   "received a signal before the caches "
+                   "synced: stopping");
+      return 1;
+    }
+    if (waited % 5 == 4)
+      wfe_log_info(LOGGER, NULL, "waiting for the caches to sync");
+  }
   return 0;
 }
 
@@ -386,7 +402,10 @@ static int start_endpoints(struct manager *m, struct wfe_error *err)
   return rc;
 }
 
-static int start(struct manager *m, struct wfe_error *err)
+/* Returns 0 when running, 1 when a signal came during start-up (a clean
+ * stop), or an error code. */
+static int start(struct manager *m, const sigset_t *signals,
+                 struct wfe_error *err)
 {
   int rc = start_client(m, err);
   if (rc)
@@ -454,7 +473,8 @@ static int start(struct manager *m, struct wfe_error *err)
     return rc;
   if (for_each_informer(m, informer_start, err))
     return err->code ? err->code : WFE_E_UNAVAILABLE;
-  for_each_informer(m, informer_wait, NULL);
+  if (for_each_informer(m, informer_wait, (void *)signals))
+    return 1;
   atomic_store(&m->synced, 1);
   wfe_log_info(LOGGER, NULL, "caches synced");
   if (m->leader)
@@ -530,7 +550,7 @@ int wfe_manager_run(const struct wfe_config *config, struct wfe_error *err)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   wfe_metrics_register_process_collector(m.metrics);
 
-  int rc = start(&m, err);
+  int rc = start(&m, &signals, err);
   while (!rc) {
     /* Parsing JSON makes many small allocations; after a burst glibc keeps
      * the freed pages in its arenas. Hand them back now and then. */
@@ -545,6 +565,8 @@ int wfe_manager_run(const struct wfe_config *config, struct wfe_error *err)
   }
   stop(&m);
   pthread_mutex_destroy(&m.controller_lock);
+  if (rc == 1) /* stopped by a signal while starting */
+    rc = 0;
   if (!rc)
     wfe_log_info(LOGGER, NULL, "stopped");
   return rc;

@@ -508,7 +508,15 @@ static int create_run(struct pass *p, json_object *rendered, json_object **out)
                         wfe_json_get_string(rendered, "metadata.name"), out,
                         p->err);
   }
-  if (!rc) {
+  if (rc) { /* e.g. forbidden by RBAC or a webhook: retried with backoff */
+    char what[512];
+    describe_run(p, rendered, what, sizeof(what));
+    struct wfe_buf message = WFE_BUF_INIT;
+    if (!wfe_buf_printf(&message, "Cannot create %s: %s", what,
+                        wfe_error_message(p->err)))
+      record_event(p, "Warning", "RunCreateFailed", wfe_buf_str(&message));
+    wfe_buf_free(&message);
+  } else {
     char what[512], message[640];
     describe_run(p, *out, what, sizeof(what));
     snprintf(message, sizeof(message), "Created %s", what);
