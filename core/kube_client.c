@@ -298,6 +298,21 @@ build_headers(const struct wfe_kube_credentials *creds, const char *accept,
   return headers;
 }
 
+/* curl_easy_setopt until the first failure, which `status` then keeps. */
+#define SETOPT(status, h, opt, val)                                            \
+  do {                                                                         \
+    if ((status) == CURLE_OK)                                                  \
+      (status) = curl_easy_setopt((h), (opt), (val));                          \
+  } while (0)
+
+/* The connect timeout: the request timeout, capped. */
+static long connect_timeout_ms(const struct wfe_kube_client *client)
+{
+  return client->request_timeout_ms < CONNECT_TIMEOUT_MAX_MS
+             ? client->request_timeout_ms
+             : CONNECT_TIMEOUT_MAX_MS;
+}
+
 /* TLS, identity and transport options common to REST calls and watches. */
 static int setup_handle(struct wfe_kube_client *client, CURL *h,
                         const char *url,
@@ -305,29 +320,24 @@ static int setup_handle(struct wfe_kube_client *client, CURL *h,
 {
   const struct wfe_kube_config *c = client->config;
   CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                                          \
-  do {                                                                         \
-    if (rc == CURLE_OK)                                                        \
-      rc = curl_easy_setopt(h, opt, val);                                      \
-  } while (0)
-  SET(CURLOPT_URL, url);
-  SET(CURLOPT_SHARE, client->share);
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_PROTOCOLS_STR, "https");
-  SET(CURLOPT_FOLLOWLOCATION, 0L);
-  SET(CURLOPT_SSL_VERIFYPEER, 1L);
-  SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  SET(CURLOPT_TCP_KEEPALIVE, 1L);
-  SET(CURLOPT_USERAGENT, client->user_agent);
-  SET(CURLOPT_ERRORBUFFER, errbuf);
+  SETOPT(rc, h, CURLOPT_URL, url);
+  SETOPT(rc, h, CURLOPT_SHARE, client->share);
+  SETOPT(rc, h, CURLOPT_NOSIGNAL, 1L);
+  SETOPT(rc, h, CURLOPT_PROTOCOLS_STR, "https");
+  SETOPT(rc, h, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(rc, h, CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT(rc, h, CURLOPT_SSL_VERIFYHOST, 2L);
+  SETOPT(rc, h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  SETOPT(rc, h, CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(rc, h, CURLOPT_USERAGENT, client->user_agent);
+  SETOPT(rc, h, CURLOPT_ERRORBUFFER, errbuf);
   if (client->connect_to)
-    SET(CURLOPT_CONNECT_TO, client->connect_to);
+    SETOPT(rc, h, CURLOPT_CONNECT_TO, client->connect_to);
   if (c->ca_data) {
     struct curl_blob blob = {c->ca_data, c->ca_data_len, CURL_BLOB_COPY};
-    SET(CURLOPT_CAINFO_BLOB, &blob);
+    SETOPT(rc, h, CURLOPT_CAINFO_BLOB, &blob);
   } else if (c->ca_file) {
-    SET(CURLOPT_CAINFO, c->ca_file);
+    SETOPT(rc, h, CURLOPT_CAINFO, c->ca_file);
   }
   const char *cert =
       creds->client_cert_data ? creds->client_cert_data : c->client_cert_data;
@@ -339,19 +349,18 @@ static int setup_handle(struct wfe_kube_client *client, CURL *h,
                                           : c->client_key_data_len;
   if (cert) {
     struct curl_blob blob = {(void *)cert, cert_len, CURL_BLOB_COPY};
-    SET(CURLOPT_SSLCERT_BLOB, &blob);
-    SET(CURLOPT_SSLCERTTYPE, "PEM");
+    SETOPT(rc, h, CURLOPT_SSLCERT_BLOB, &blob);
+    SETOPT(rc, h, CURLOPT_SSLCERTTYPE, "PEM");
   } else if (c->client_cert_file) {
-    SET(CURLOPT_SSLCERT, c->client_cert_file);
+    SETOPT(rc, h, CURLOPT_SSLCERT, c->client_cert_file);
   }
   if (key) {
     struct curl_blob blob = {(void *)key, key_len, CURL_BLOB_COPY};
-    SET(CURLOPT_SSLKEY_BLOB, &blob);
-    SET(CURLOPT_SSLKEYTYPE, "PEM");
+    SETOPT(rc, h, CURLOPT_SSLKEY_BLOB, &blob);
+    SETOPT(rc, h, CURLOPT_SSLKEYTYPE, "PEM");
   } else if (c->client_key_file) {
-    SET(CURLOPT_SSLKEY, c->client_key_file);
+    SETOPT(rc, h, CURLOPT_SSLKEY, c->client_key_file);
   }
-#undef SET
   return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -453,31 +462,22 @@ static int perform_once(struct wfe_kube_client *client,
     return nomem(err);
   struct curl_slist *headers = build_headers(creds, "Accept: application/json",
                                              req->content_type, &failed);
-  long connect_ms = client->request_timeout_ms < CONNECT_TIMEOUT_MAX_MS
-                        ? client->request_timeout_ms
-                        : CONNECT_TIMEOUT_MAX_MS;
   int rc = failed || setup_handle(client, h, req->url, creds, errbuf);
   CURLcode code = CURLE_OK;
-#define SET(opt, val)                                                          \
-  do {                                                                         \
-    if (code == CURLE_OK)                                                      \
-      code = curl_easy_setopt(h, opt, val);                                    \
-  } while (0)
-  SET(CURLOPT_HTTPHEADER, headers);
-  SET(CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-  SET(CURLOPT_ACCEPT_ENCODING, "");
-  SET(CURLOPT_WRITEFUNCTION, on_body);
-  SET(CURLOPT_WRITEDATA, resp);
-  SET(CURLOPT_HEADERFUNCTION, on_header);
-  SET(CURLOPT_HEADERDATA, resp);
+  SETOPT(code, h, CURLOPT_HTTPHEADER, headers);
+  SETOPT(code, h, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
+  SETOPT(code, h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(client));
+  SETOPT(code, h, CURLOPT_ACCEPT_ENCODING, "");
+  SETOPT(code, h, CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(code, h, CURLOPT_WRITEDATA, resp);
+  SETOPT(code, h, CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(code, h, CURLOPT_HEADERDATA, resp);
   if (strcmp(req->method, "GET") != 0)
-    SET(CURLOPT_CUSTOMREQUEST, req->method);
+    SETOPT(code, h, CURLOPT_CUSTOMREQUEST, req->method);
   if (req->body) {
-    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    SET(CURLOPT_POSTFIELDS, req->body);
+    SETOPT(code, h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    SETOPT(code, h, CURLOPT_POSTFIELDS, req->body);
   }
-#undef SET
   if (rc || code != CURLE_OK) {
     free_headers(headers);
     curl_easy_cleanup(h);
@@ -1341,25 +1341,16 @@ int wfe_kube_watch(struct wfe_kube_client *client,
     goto done;
   }
   w.handle = h;
-  long connect_ms = client->request_timeout_ms < CONNECT_TIMEOUT_MAX_MS
-                        ? client->request_timeout_ms
-                        : CONNECT_TIMEOUT_MAX_MS;
   CURLcode code = setup_handle(client, h, url.data, &creds, errbuf)
                       ? CURLE_BAD_FUNCTION_ARGUMENT
                       : CURLE_OK;
-#define SET(opt, val)                                                          \
-  do {                                                                         \
-    if (code == CURLE_OK)                                                      \
-      code = curl_easy_setopt(h, opt, val);                                    \
-  } while (0)
-  SET(CURLOPT_HTTPHEADER, headers);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-  SET(CURLOPT_WRITEFUNCTION, on_watch_body);
-  SET(CURLOPT_WRITEDATA, &w);
-  SET(CURLOPT_NOPROGRESS, 0L);
-  SET(CURLOPT_XFERINFOFUNCTION, on_watch_progress);
-  SET(CURLOPT_XFERINFODATA, &w);
-#undef SET
+  SETOPT(code, h, CURLOPT_HTTPHEADER, headers);
+  SETOPT(code, h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(client));
+  SETOPT(code, h, CURLOPT_WRITEFUNCTION, on_watch_body);
+  SETOPT(code, h, CURLOPT_WRITEDATA, &w);
+  SETOPT(code, h, CURLOPT_NOPROGRESS, 0L);
+  SETOPT(code, h, CURLOPT_XFERINFOFUNCTION, on_watch_progress);
+  SETOPT(code, h, CURLOPT_XFERINFODATA, &w);
   if (code != CURLE_OK) {
     rc = wfe_error_set(err, WFE_E_INTERNAL, 0, "ClientSetupFailed", NULL,
                        "GET %s: cannot set up the watch", url.data);
