@@ -176,17 +176,14 @@ int32_t tk_render(void *instance, const char *execution_json,
     return WFE_E_INTERNAL;
   struct tk_ctx ctx = {engine->host, err};
   json_object *document;
-  int rc = tk_parse(&ctx, execution_json, execution_len, "WorkflowExecution",
-                    "InvalidWorkflowExecution", &document);
+  struct tk_execution execution;
+  int rc = tk_execution_load(&ctx, execution_json, execution_len, &document,
+                             &execution);
   if (rc != WFE_OK)
     return rc;
-  struct tk_execution execution;
-  rc = tk_execution_read(&ctx, document, &execution);
-  if (rc == WFE_OK) {
-    json_object *run = new_pipeline_run(engine, &execution);
-    rc = run ? tk_emit(&ctx, run, out) : tk_nomem(&ctx);
-    json_object_put(run);
-  }
+  json_object *run = new_pipeline_run(engine, &execution);
+  rc = run ? tk_emit(&ctx, run, out) : tk_nomem(&ctx);
+  json_object_put(run);
   tk_execution_free(&execution);
   json_object_put(document);
   return rc;

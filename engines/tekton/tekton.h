@@ -145,6 +145,11 @@ int tk_execution_read(const struct tk_ctx *ctx, json_object *document,
                       struct tk_execution *out);
 void tk_execution_free(struct tk_execution *execution);
 
+/* Parses `json` and reads the execution from it. On success the caller puts
+ * *document and calls tk_execution_free; on failure both are released. */
+int tk_execution_load(const struct tk_ctx *ctx, const char *json, size_t len,
+                      json_object **document, struct tk_execution *out);
+
 int32_t tk_validate(void *instance, const char *execution_json,
                     size_t execution_len, wfe_error *err);
 int32_t tk_render(void *instance, const char *execution_json,

@@ -261,6 +261,23 @@ void tk_execution_free(struct tk_execution *execution)
   execution->parameter_count = 0;
 }
 
+int tk_execution_load(const struct tk_ctx *ctx, const char *json, size_t len,
+                      json_object **document, struct tk_execution *out)
+{
+  memset(out, 0, sizeof(*out));
+  int rc = tk_parse(ctx, json, len, "WorkflowExecution",
+                    "InvalidWorkflowExecution", document);
+  if (rc != WFE_OK)
+    return rc;
+  rc = tk_execution_read(ctx, *document, out);
+  if (rc != WFE_OK) {
+    tk_execution_free(out);
+    json_object_put(*document);
+    *document = NULL;
+  }
+  return rc;
+}
+
 int32_t tk_validate(void *instance, const char *execution_json,
                     size_t execution_len, wfe_error *err)
 {
@@ -269,13 +286,12 @@ int32_t tk_validate(void *instance, const char *execution_json,
     return WFE_E_INTERNAL;
   struct tk_ctx ctx = {engine->host, err};
   json_object *document;
-  int rc = tk_parse(&ctx, execution_json, execution_len, "WorkflowExecution",
-                    "InvalidWorkflowExecution", &document);
-  if (rc != WFE_OK)
-    return rc;
   struct tk_execution execution;
-  rc = tk_execution_read(&ctx, document, &execution);
-  tk_execution_free(&execution);
-  json_object_put(document);
+  int rc = tk_execution_load(&ctx, execution_json, execution_len, &document,
+                             &execution);
+  if (rc == WFE_OK) {
+    tk_execution_free(&execution);
+    json_object_put(document);
+  }
   return rc;
 }
