@@ -20,6 +20,7 @@
 #include <wfe/engine.h>
 
 #include "buf.h"
+#include "engine_support.h"
 #include "error.h"
 #include "host.h"
 
@@ -34,15 +35,7 @@ static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
   assert_non_null(f);
-  f->module = dlopen(WFE_ARGO_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-  if (!f->module)
-    fail_msg("dlopen: %s", dlerror());
-  wfe_plugin_entry_fn entry;
-  *(void **)&entry = dlsym(f->module, WFE_PLUGIN_ENTRY_SYMBOL);
-  assert_non_null(entry);
-  const wfe_plugin *plugin = entry();
-  assert_int_equal(plugin->engine_count, 1);
-  f->engine = plugin->engines[0];
+  f->engine = test_open_engine(WFE_ARGO_PLUGIN, &f->module);
   wfe_host_services_init(&f->services, NULL, NULL);
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(
@@ -59,36 +52,6 @@ static int teardown(void **state)
   dlclose(f->module);
   free(f);
   return 0;
-}
-
-static void assert_json_equal(const char *actual, const char *expected)
-{
-  json_object *a = json_tokener_parse(actual);
-  json_object *e = json_tokener_parse(expected);
-  assert_non_null(e);
-  if (!a || !json_object_equal(a, e))
-    fail_msg("documents differ\n--- expected\n%s\n+++ actual\n%s", expected,
-             actual);
-  json_object_put(a);
-  json_object_put(e);
-}
-
-static char *read_data(const char *name)
-{
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/argo/%s", WFE_TEST_DATA_DIR, name);
-  FILE *file = fopen(path, "rb");
-  if (!file)
-    fail_msg("cannot open %s", path);
-  fseek(file, 0, SEEK_END);
-  long size = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  char *text = malloc((size_t)size + 1);
-  assert_non_null(text);
-  assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-  text[size] = '\0';
-  fclose(file);
-  return text;
 }
 
 static void test_argo_engine_is_a_workflow_engine(void **state)
@@ -119,7 +82,7 @@ static void test_argo_create_rejects_any_config_key(void **state)
 static void test_argo_validate_accepts_our_parameters(void **state)
 {
   struct fixture *f = *state;
-  char *execution = read_data("execution.json");
+  char *execution = test_read_data("argo", "execution.json");
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(
       f->engine->validate(f->instance, execution, strlen(execution), &err),
@@ -130,7 +93,7 @@ static void test_argo_validate_accepts_our_parameters(void **state)
 static void test_argo_render_is_not_implemented(void **state)
 {
   struct fixture *f = *state;
-  char *execution = read_data("execution.json");
+  char *execution = test_read_data("argo", "execution.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(
@@ -159,7 +122,7 @@ static void expect_phase(struct fixture *f, const char *status,
   int rc = f->engine->interpret(f->instance, run, strlen(run), &out, &err);
   if (rc != WFE_OK)
     fail_msg("%s: %s", status, wfe_error_message(&err));
-  assert_json_equal(wfe_buf_str(&out), expected);
+  test_assert_json_equal(wfe_buf_str(&out), expected, "argo");
   wfe_buf_free(&out);
 }
 
@@ -232,7 +195,8 @@ static void test_argo_cancel_stops_the_workflow(void **state)
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(f->engine->cancel(f->instance, "{}", 2, &out, &err), WFE_OK);
-  assert_json_equal(wfe_buf_str(&out), "{\"spec\":{\"shutdown\":\"Stop\"}}");
+  test_assert_json_equal(wfe_buf_str(&out),
+                         "{\"spec\":{\"shutdown\":\"Stop\"}}", "argo");
   wfe_buf_free(&out);
 }
 

@@ -21,6 +21,7 @@
 #include <wfe/engine.h>
 
 #include "buf.h"
+#include "engine_support.h"
 #include "error.h"
 #include "host.h"
 
@@ -36,29 +37,6 @@ struct fixture {
 };
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *read_text(const char *path)
-{
-  FILE *file = fopen(path, "rb");
-  if (!file)
-    fail_msg("cannot open %s", path);
-  fseek(file, 0, SEEK_END);
-  long size = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  char *text = malloc((size_t)size + 1);
-  assert_non_null(text);
-  assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-  text[size] = '\0';
-  fclose(file);
-  return text;
-}
-
-static char *read_data(const char *relative)
-{
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", DATA_DIR, relative);
-  return read_text(path);
-}
 
 /* Serves tests/data/tekton/taskruns/<name>.json; a name starting with
  * "unavailable-" answers as an unreachable API server would. */
@@ -82,7 +60,7 @@ static int taskrun_getter(void *ctx, const char *api_version,
     return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NotFound", NULL,
                          "taskruns %s not found", name);
   fclose(file);
-  char *text = read_text(path);
+  char *text = test_read_file(path);
   int rc = wfe_buf_puts(out, text);
   free(text);
   return rc;
@@ -104,16 +82,7 @@ static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
   assert_non_null(f);
-  f->module = dlopen(WFE_TEKTON_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-  if (!f->module)
-    fail_msg("dlopen: %s", dlerror());
-  wfe_plugin_entry_fn entry;
-  *(void **)&entry = dlsym(f->module, WFE_PLUGIN_ENTRY_SYMBOL);
-  assert_non_null(entry);
-  const wfe_plugin *plugin = entry();
-  assert_int_equal(plugin->abi_major, WFE_ENGINE_ABI_MAJOR);
-  assert_int_equal(plugin->engine_count, 1);
-  f->engine = plugin->engines[0];
+  f->engine = test_open_engine(WFE_TEKTON_PLUGIN, &f->module);
   host_init(f, 1);
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(create_engine(f, "{}", &err), WFE_OK);
@@ -128,28 +97,6 @@ static int teardown(void **state)
   dlclose(f->module);
   free(f);
   return 0;
-}
-
-/* Fails with both documents printed when they are not equal as JSON. */
-static void assert_json_equal(const char *actual, const char *expected,
-                              const char *label)
-{
-  json_object *a = json_tokener_parse(actual);
-  json_object *e = json_tokener_parse(expected);
-  if (!a)
-    fail_msg("%s: output is not JSON:\n%s", label, actual);
-  assert_non_null(e);
-  if (!json_object_equal(a, e)) {
-    int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
-    print_error("%s: documents differ\n--- expected\n%s\n+++ actual\n%s\n",
-                label, json_object_to_json_string_ext(e, flags),
-                json_object_to_json_string_ext(a, flags));
-    json_object_put(a);
-    json_object_put(e);
-    fail();
-  }
-  json_object_put(a);
-  json_object_put(e);
 }
 
 static int call_render(struct fixture *f, const char *execution,
@@ -170,15 +117,15 @@ static void check_golden(struct fixture *f, const char *name)
 {
   char path[256];
   snprintf(path, sizeof(path), "render/%s.wfe.json", name);
-  char *execution = read_data(path);
+  char *execution = test_read_data("tekton", path);
   snprintf(path, sizeof(path), "render/%s.pipelinerun.json", name);
-  char *expected = read_data(path);
+  char *expected = test_read_data("tekton", path);
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   int rc = call_render(f, execution, &out, &err);
   if (rc != WFE_OK)
     fail_msg("%s: render failed: %s", name, wfe_error_message(&err));
-  assert_json_equal(wfe_buf_str(&out), expected, name);
+  test_assert_json_equal(wfe_buf_str(&out), expected, name);
   wfe_buf_free(&out);
   free(execution);
   free(expected);
@@ -239,7 +186,7 @@ static void test_render_uses_the_configured_pipeline_name(void **state)
 static void test_render_output_is_deterministic(void **state)
 {
   struct fixture *f = *state;
-  char *execution = read_data("render/many-params.wfe.json");
+  char *execution = test_read_data("tekton", "render/many-params.wfe.json");
   struct wfe_buf first = WFE_BUF_INIT, second = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(call_render(f, execution, &first, &err), WFE_OK);
@@ -335,7 +282,7 @@ static void test_render_name_differs_by_uid_and_namespace_identity(void **state)
 
 static json_object *valid_execution(void)
 {
-  char *text = read_data("render/digest.wfe.json");
+  char *text = test_read_data("tekton", "render/digest.wfe.json");
   json_object *doc = json_tokener_parse(text);
   free(text);
   assert_non_null(doc);
@@ -406,7 +353,7 @@ static void expect_image_invalid(struct fixture *f, const char *image)
 static void test_validate_accepts_a_valid_execution(void **state)
 {
   struct fixture *f = *state;
-  char *text = read_data("render/digest.wfe.json");
+  char *text = test_read_data("tekton", "render/digest.wfe.json");
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(f->engine->validate(f->instance, text, strlen(text), &err),
                    WFE_OK);
@@ -583,7 +530,7 @@ static void describe(struct fixture *f, const char *expected)
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
-  assert_json_equal(wfe_buf_str(&out), expected, "describe");
+  test_assert_json_equal(wfe_buf_str(&out), expected, "describe");
   wfe_buf_free(&out);
 }
 
@@ -607,14 +554,14 @@ test_config_accepts_pipeline_name_and_bundle_credentials(void **state)
   struct wfe_buf out = WFE_BUF_INIT;
   assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
   json_object *doc = json_tokener_parse(wfe_buf_str(&out));
-  assert_json_equal(
+  test_assert_json_equal(
       json_object_to_json_string(json_object_object_get(doc, "config")), config,
       "config");
   json_object_put(doc);
   wfe_buf_free(&out);
 
   /* the credentials go to the bundles resolver */
-  char *execution = read_data("render/no-digest.wfe.json");
+  char *execution = test_read_data("tekton", "render/no-digest.wfe.json");
   assert_int_equal(call_render(f, execution, &out, &err), WFE_OK);
   assert_non_null(strstr(wfe_buf_str(&out),
                          "{\"name\":\"secret\",\"value\":\"quay-pull\"},"
@@ -647,13 +594,13 @@ static void check_interpret(struct fixture *f, const char *fixture,
 {
   char path[256];
   snprintf(path, sizeof(path), "status/%s.json", fixture);
-  char *run = read_data(path);
+  char *run = test_read_data("tekton", path);
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   int rc = call_interpret(f, run, &out, &err);
   if (rc != WFE_OK)
     fail_msg("%s: interpret failed: %s", fixture, wfe_error_message(&err));
-  assert_json_equal(wfe_buf_str(&out), expected, fixture);
+  test_assert_json_equal(wfe_buf_str(&out), expected, fixture);
   wfe_buf_free(&out);
   wfe_error_clear(&err);
   free(run);
@@ -776,7 +723,7 @@ static void test_interpret_skips_a_task_run_that_is_gone(void **state)
 static void test_interpret_returns_unavailable_as_retryable(void **state)
 {
   struct fixture *f = *state;
-  char *run = read_data("status/taskrun-unavailable.json");
+  char *run = test_read_data("tekton", "status/taskrun-unavailable.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(call_interpret(f, run, &out, &err), WFE_E_UNAVAILABLE);
@@ -836,13 +783,13 @@ static void test_interpret_names_a_malformed_status_field(void **state)
 static void test_cancel_writes_the_cancelled_status_patch(void **state)
 {
   struct fixture *f = *state;
-  char *run = read_data("status/running.json");
+  char *run = test_read_data("tekton", "status/running.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(f->engine->cancel(f->instance, run, strlen(run), &out, &err),
                    WFE_OK);
-  assert_json_equal(wfe_buf_str(&out), "{\"spec\":{\"status\":\"Cancelled\"}}",
-                    "cancel");
+  test_assert_json_equal(wfe_buf_str(&out),
+                         "{\"spec\":{\"status\":\"Cancelled\"}}", "cancel");
   wfe_buf_free(&out);
   free(run);
 }
