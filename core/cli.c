@@ -10,7 +10,9 @@
 
 #include "buf.h"
 
-char *wfe_cli_default_plugins_dir(void)
+/* <directory of the running executable>/../lib/wfe/plugins.d, newly
+ * allocated, or NULL when the executable's path cannot be read. */
+static char *default_plugins_dir(void)
 {
   struct wfe_buf exe = WFE_BUF_INIT;
   size_t size = 256;
@@ -63,7 +65,7 @@ int wfe_cli_load_registry(const struct wfe_config *config,
   char *default_dir = NULL;
   const char *dir = config->plugins_dir;
   if (!dir) {
-    default_dir = wfe_cli_default_plugins_dir();
+    default_dir = default_plugins_dir();
     if (!default_dir)
       return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NoPluginsDir",
                            "pluginsDir",

@@ -15,10 +15,6 @@
 #define WFE_EXIT_FAILURE 1 /* the operation failed (invalid input, ...) */
 #define WFE_EXIT_USAGE 2   /* bad command line or configuration */
 
-/* <directory of the running executable>/../lib/wfe/plugins.d, newly
- * allocated, or NULL when the executable's path cannot be read. */
-char *wfe_cli_default_plugins_dir(void);
-
 /* Loads the registry for `config` (its pluginsDir or the default) with the
  * per-engine configuration blocks. Rejections are logged by the loader. */
 int wfe_cli_load_registry(const struct wfe_config *config,

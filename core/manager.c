@@ -336,12 +336,6 @@ static void stopped_leading(void *ctx)
   wfe_log_warn(LOGGER, NULL, "stopped leading: no more writes");
 }
 
-static int write_gate(void *ctx)
-{
-  struct manager *m = ctx;
-  return !m->leader || wfe_leader_is_leader(m->leader);
-}
-
 static int ready(void *ctx, struct wfe_buf *reason)
 {
   struct manager *m = ctx;
@@ -448,8 +442,8 @@ static int start(struct manager *m, const sigset_t *signals,
   }
   struct wfe_event_recorder_options events = {
       .reporting_instance = m->leader ? wfe_leader_identity(m->leader) : NULL,
-      .gate = write_gate,
-      .gate_ctx = m,
+      .gate = m->leader ? wfe_leader_gate : NULL,
+      .gate_ctx = m->leader,
       .metrics = m->metrics,
   };
   if ((rc = wfe_event_recorder_new(m->client, &events, &m->events, err)))
@@ -463,8 +457,8 @@ static int start(struct manager *m, const sigset_t *signals,
       .get_execution = get_execution,
       .get_run = get_run,
       .cache_ctx = m,
-      .gate = write_gate,
-      .gate_ctx = m,
+      .gate = m->leader ? wfe_leader_gate : NULL,
+      .gate_ctx = m->leader,
       .events = m->events,
       .metrics = m->metrics,
   };

@@ -7,7 +7,6 @@
 #include "reconciler.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,6 @@ static const char *const write_kinds[] = {"create", "status", "finalizer",
 
 struct wfe_reconciler {
   struct wfe_reconciler_options options;
-  atomic_ulong writes[4];
   struct wfe_metric *executions_total;
   struct wfe_metric *duration;
   struct wfe_metric *running;
@@ -86,7 +84,6 @@ static void count_write(struct wfe_reconciler *r, enum write_kind kind, int n)
 {
   if (n <= 0)
     return;
-  atomic_fetch_add(&r->writes[kind], (unsigned long)n);
   const char *labels[] = {write_kinds[kind]};
   wfe_metric_add(r->writes_total, labels, n);
 }
@@ -848,12 +845,4 @@ void wfe_reconciler_free(struct wfe_reconciler *r)
   pthread_mutex_destroy(&r->running_lock);
   pthread_mutex_destroy(&r->written_lock);
   free(r);
-}
-
-unsigned long wfe_reconciler_writes(struct wfe_reconciler *r, const char *kind)
-{
-  for (int i = 0; i < 4; i++)
-    if (strcmp(kind, write_kinds[i]) == 0)
-      return atomic_load(&r->writes[i]);
-  return 0;
 }

@@ -59,9 +59,4 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
                              struct wfe_reconcile_result *result,
                              struct wfe_error *err);
 
-/* API writes made so far, by kind: "create", "status", "finalizer",
- * "delete". For the figures of the benchmark. */
-unsigned long wfe_reconciler_writes(struct wfe_reconciler *reconciler,
-                                    const char *kind);
-
 #endif
