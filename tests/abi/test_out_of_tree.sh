@@ -23,8 +23,9 @@ grep -q "\"path\":\"$prefix/lib/wfe/plugins.d/tekton.so\"" "$work/default.json" 
 
 # 1. pkg-config
 mkdir -p "$work/pc"
-cc -std=c99 -pedantic -Wall -Wextra -Werror -shared -Wl,-z,defs \
-  $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags wfe-engine) \
+cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags wfe-engine)
+# shellcheck disable=SC2086
+cc -std=c99 -pedantic -Wall -Wextra -Werror -shared -Wl,-z,defs $cflags \
   "$src/tests/abi/example-engine/example.c" -o "$work/pc/example.so"
 
 # 2. find_package(WfeEngine)
@@ -33,9 +34,11 @@ cmake -S "$src/tests/abi/example-engine" -B "$work/cm-build" -G Ninja \
 cmake --build "$work/cm-build" >/dev/null
 mkdir -p "$work/cm" && cp "$work/cm-build/example.so" "$work/cm/"
 
-# Only the entry function is exported.
-exported=$(nm -D --defined-only "$work/cm/example.so" | awk '$2 == "T" {print $3}')
-[[ $exported == wfe_plugin_entry ]] || { echo "exports: $exported"; exit 1; }
+# Only the entry function is exported (code, data or weak), by both builds.
+for so in "$work/pc/example.so" "$work/cm/example.so"; do
+  exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[A-Z]$/ {print $3}')
+  [[ $exported == wfe_plugin_entry ]] || { echo "$so exports: $exported"; exit 1; }
+done
 
 cat >"$work/wfe.yaml" <<'YAML'
 apiVersion: kubernaut.ai/v1alpha1

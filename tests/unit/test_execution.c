@@ -111,22 +111,44 @@ static void test_execution_limits_parameter_values_and_count(void **state)
 {
   json_object *obj = parse_valid();
   json_object *params = wfe_json_get(obj, "spec.parameters");
-  char big[40000];
-  memset(big, 'x', sizeof(big) - 1);
-  big[sizeof(big) - 1] = '\0';
-  json_object_object_add(params, "BIG", json_object_new_string(big));
   struct wfe_error err = WFE_ERROR_INIT;
+  /* Values: 32768 bytes pass, 32769 do not. */
+  char big[WFE_MAX_PARAMETER_VALUE + 2];
+  memset(big, 'x', sizeof(big) - 1);
+  big[WFE_MAX_PARAMETER_VALUE] = '\0';
+  json_object_object_add(params, "BIG", json_object_new_string(big));
+  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  big[WFE_MAX_PARAMETER_VALUE] = 'x';
+  big[WFE_MAX_PARAMETER_VALUE + 1] = '\0';
+  json_object_object_add(params, "BIG", json_object_new_string(big));
   assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "spec.parameters.BIG");
   assert_non_null(strstr(err.message, "at most 32768 bytes"));
   json_object_object_del(params, "BIG");
-  for (int i = 0; i < 101; i++) {
-    char name[16];
-    snprintf(name, sizeof(name), "P%d", i);
-    json_object_object_add(params, name, json_object_new_string("v"));
+  /* Names: 63 characters pass, 64 do not. */
+  char name[WFE_MAX_PARAMETER_NAME + 2];
+  memset(name, 'A', sizeof(name) - 1);
+  name[WFE_MAX_PARAMETER_NAME] = '\0';
+  json_object_object_add(params, name, json_object_new_string("v"));
+  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  json_object_object_del(params, name);
+  name[WFE_MAX_PARAMETER_NAME] = 'A';
+  name[WFE_MAX_PARAMETER_NAME + 1] = '\0';
+  json_object_object_add(params, name, json_object_new_string("v"));
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_non_null(strstr(err.message, "at most 63 characters"));
+  json_object_object_del(params, name);
+  /* Count: 100 entries pass, 101 do not (the valid resource has 2). */
+  for (int i = 0; i < WFE_MAX_PARAMETERS - 2; i++) {
+    char key[16];
+    snprintf(key, sizeof(key), "P%d", i);
+    json_object_object_add(params, key, json_object_new_string("v"));
   }
+  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  json_object_object_add(params, "ONE_MORE", json_object_new_string("v"));
   assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "spec.parameters");
+  assert_non_null(strstr(err.message, "at most 100 entries"));
   wfe_error_clear(&err);
   json_object_put(obj);
 }
@@ -201,6 +223,13 @@ static void test_execution_checks_kind_and_api_version(void **state)
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "kind");
+  json_object_object_add(obj, "kind",
+                         json_object_new_string("WorkflowExecution"));
+  json_object_object_add(obj, "apiVersion",
+                         json_object_new_string("kubernaut.ai/v1"));
+  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "apiVersion");
+  assert_non_null(strstr(err.message, "must be kubernaut.ai/v1alpha1"));
   wfe_error_clear(&err);
   json_object_put(obj);
 }

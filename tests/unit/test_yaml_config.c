@@ -69,8 +69,8 @@ static void test_yaml_reads_json_too(void **state)
 
 static void test_yaml_errors_name_line_and_column(void **state)
 {
-  expect_yaml_error("a: 1\nb: [1,\n", "t.yaml:");
-  expect_yaml_error("a: 1\n  b: 2\n", "t.yaml:2:");
+  expect_yaml_error("a: 1\nb: [1,\n", "t.yaml:3:1:");
+  expect_yaml_error("a: 1\n  b: 2\n", "t.yaml:2:4:");
 }
 
 static void test_yaml_rejects_duplicates_aliases_and_streams(void **state)
@@ -134,6 +134,15 @@ static void test_config_reads_every_key(void **state)
   assert_int_equal(c.retry_period_ms, 1500);
   assert_int_equal(c.resync_period_ms, 60000);
   assert_string_equal(c.log_level, "debug");
+  assert_string_equal(c.log_format, "text");
+  assert_string_equal(c.plugins_dir, "/p");
+  assert_string_equal(c.default_engine, "tekton");
+  assert_string_equal(c.leader_election_namespace, "ns");
+  assert_string_equal(c.leader_election_id, "lock");
+  assert_int_equal(c.renew_deadline_ms, 15000);
+  assert_string_equal(c.metrics_bind_address, ":9999");
+  assert_string_equal(c.health_probe_bind_address, "0");
+  assert_int_equal(c.shutdown_grace_ms, 5000);
   wfe_config_free(&c);
   unlink(path);
   free(path);
