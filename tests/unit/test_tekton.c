@@ -212,15 +212,16 @@ static int is_dns_label(const char *s)
   return 1;
 }
 
-static char *execution_named(const char *name, const char *uid)
+static char *execution_named(const char *ns, const char *name, const char *uid)
 {
   json_object *doc = json_tokener_parse(
       "{\"apiVersion\":\"kubernaut.ai/"
       "v1alpha1\",\"kind\":\"WorkflowExecution\","
-      "\"metadata\":{\"namespace\":\"payments\"},\"spec\":{\"workflowRef\":{"
+      "\"metadata\":{},\"spec\":{\"workflowRef\":{"
       "\"workflowId\":\"w\",\"version\":\"1\",\"containerImage\":"
       "\"quay.io/k/w:1\"}}}");
   json_object *metadata = json_object_object_get(doc, "metadata");
+  json_object_object_add(metadata, "namespace", json_object_new_string(ns));
   json_object_object_add(metadata, "name", json_object_new_string(name));
   json_object_object_add(metadata, "uid", json_object_new_string(uid));
   char *text = strdup(json_object_to_json_string(doc));
@@ -228,10 +229,10 @@ static char *execution_named(const char *name, const char *uid)
   return text;
 }
 
-static void render_name(struct fixture *f, const char *name, const char *uid,
-                        char out[64])
+static void render_name_in(struct fixture *f, const char *ns, const char *name,
+                           const char *uid, char out[64])
 {
-  char *execution = execution_named(name, uid);
+  char *execution = execution_named(ns, name, uid);
   struct wfe_buf buf = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   if (call_render(f, execution, &buf, &err) != WFE_OK)
@@ -247,6 +248,12 @@ static void render_name(struct fixture *f, const char *name, const char *uid,
   json_object_put(run);
   wfe_buf_free(&buf);
   free(execution);
+}
+
+static void render_name(struct fixture *f, const char *name, const char *uid,
+                        char out[64])
+{
+  render_name_in(f, "payments", name, uid, out);
 }
 
 static void test_render_name_is_a_dns_label_for_any_name(void **state)
@@ -275,6 +282,9 @@ static void test_render_name_differs_by_uid_and_namespace_identity(void **state)
   render_name(f, "wfe-one", "uid-1", again);
   assert_string_not_equal(a, b);
   assert_string_equal(a, again);
+  char other_ns[64];
+  render_name_in(f, "billing", "wfe-one", "uid-1", other_ns);
+  assert_string_not_equal(a, other_ns);
   assert_memory_equal(a, "wfe-one-", 8);
 }
 
