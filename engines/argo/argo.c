@@ -363,21 +363,4 @@ static const wfe_engine argo_engine = {
 
 static const wfe_engine *const engines[] = {&argo_engine};
 
-static const wfe_plugin argo_plugin = {
-    .struct_size = sizeof(wfe_plugin),
-    .abi_major = WFE_ENGINE_ABI_MAJOR,
-    .abi_minor = WFE_ENGINE_ABI_MINOR,
-    .name = "argo",
-    .version = ARGO_VERSION,
-    .init = NULL,
-    .fini = NULL,
-    .engine_count = 1,
-    .engines = engines,
-};
-
-WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void);
-
-WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void)
-{
-  return &argo_plugin;
-}
+WFE_PLUGIN_DEFINE("argo", ARGO_VERSION, NULL, NULL, engines)

@@ -171,20 +171,15 @@ static json_object *new_pipeline_run(const struct tk_engine *engine,
 int32_t tk_render(void *instance, const char *execution_json,
                   size_t execution_len, wfe_buf *out, wfe_error *err)
 {
-  const struct tk_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  struct tk_ctx ctx = {engine->host, err};
-  json_object *document;
+  struct tk_ctx ctx;
   struct tk_execution execution;
-  int rc = tk_execution_load(&ctx, execution_json, execution_len, &document,
+  int rc = tk_execution_open(instance, execution_json, execution_len, err, &ctx,
                              &execution);
-  if (rc != WFE_OK)
-    return rc;
-  json_object *run = new_pipeline_run(engine, &execution);
-  rc = run ? tk_emit(&ctx, run, out) : tk_nomem(&ctx);
-  json_object_put(run);
+  if (rc == WFE_OK) {
+    json_object *run = new_pipeline_run(instance, &execution);
+    rc = run ? tk_emit(&ctx, run, out) : tk_nomem(&ctx);
+    json_object_put(run);
+  }
   tk_execution_free(&execution);
-  json_object_put(document);
   return rc;
 }

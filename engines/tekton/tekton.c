@@ -185,21 +185,4 @@ static const wfe_engine tekton_engine = {
 
 static const wfe_engine *const engines[] = {&tekton_engine};
 
-static const wfe_plugin tekton_plugin = {
-    .struct_size = sizeof(wfe_plugin),
-    .abi_major = WFE_ENGINE_ABI_MAJOR,
-    .abi_minor = WFE_ENGINE_ABI_MINOR,
-    .name = "tekton",
-    .version = TK_VERSION,
-    .init = NULL,
-    .fini = NULL,
-    .engine_count = 1,
-    .engines = engines,
-};
-
-WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void);
-
-WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void)
-{
-  return &tekton_plugin;
-}
+WFE_PLUGIN_DEFINE("tekton", TK_VERSION, NULL, NULL, engines)

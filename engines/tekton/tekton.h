@@ -122,9 +122,11 @@ void tk_run_name(const wfe_host *host, const char *namespace_name,
 
 /* ---- validate.c / render.c / interpret.c (the ABI operations) ---------- */
 
-/* The parts of a WorkflowExecution that the engine uses, borrowed from the
- * parsed document. `parameters` is sorted by name (byte order). */
+/* A WorkflowExecution loaded for one operation: the parsed document and the
+ * parts the engine uses, borrowed from it. `parameter_names` is sorted by
+ * name (byte order). */
 struct tk_execution {
+  json_object *document; /* owned; tk_execution_free puts it */
   const char *name;
   const char *namespace_name; /* "" when absent */
   const char *uid;            /* "" when absent */
@@ -135,20 +137,20 @@ struct tk_execution {
   struct tk_image_ref image;
   const char *service_account; /* NULL when absent */
   size_t parameter_count;
-  const char **parameter_names; /* malloc'd array, tk_execution_free */
+  const char **parameter_names; /* malloc'd array */
   json_object *parameters;      /* the spec.parameters object, or NULL */
 };
 
-/* Reads and checks a parsed WorkflowExecution. On success the caller calls
- * tk_execution_free. */
-int tk_execution_read(const struct tk_ctx *ctx, json_object *document,
+/* The prologue validate and render share: checks the instance, fills `ctx`
+ * for the call (its host, the caller's `err`), parses `json` and reads and
+ * checks the execution into `out`. Returns WFE_OK or a code with `err`
+ * filled; call tk_execution_free on `out` either way. */
+int tk_execution_open(void *instance, const char *json, size_t len,
+                      wfe_error *err, struct tk_ctx *ctx,
                       struct tk_execution *out);
-void tk_execution_free(struct tk_execution *execution);
 
-/* Parses `json` and reads the execution from it. On success the caller puts
- * *document and calls tk_execution_free; on failure both are released. */
-int tk_execution_load(const struct tk_ctx *ctx, const char *json, size_t len,
-                      json_object **document, struct tk_execution *out);
+/* Releases what tk_execution_open loaded; accepts a zeroed record. */
+void tk_execution_free(struct tk_execution *execution);
 
 int32_t tk_validate(void *instance, const char *execution_json,
                     size_t execution_len, wfe_error *err);

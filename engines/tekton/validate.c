@@ -233,10 +233,11 @@ static int read_execution_config(const struct tk_ctx *ctx, json_object *spec,
   return WFE_OK;
 }
 
-int tk_execution_read(const struct tk_ctx *ctx, json_object *document,
-                      struct tk_execution *out)
+/* Reads the parts of `document` the engine uses into `out`, which has the
+ * document set. */
+static int execution_read(const struct tk_ctx *ctx, json_object *document,
+                          struct tk_execution *out)
 {
-  memset(out, 0, sizeof(*out));
   json_object *spec;
   int rc = read_metadata(ctx, document, out);
   if (rc == WFE_OK)
@@ -247,8 +248,6 @@ int tk_execution_read(const struct tk_ctx *ctx, json_object *document,
     rc = read_parameters(ctx, spec, out);
   if (rc == WFE_OK)
     rc = read_execution_config(ctx, spec, out);
-  if (rc != WFE_OK)
-    tk_execution_free(out);
   return rc;
 }
 
@@ -257,41 +256,36 @@ void tk_execution_free(struct tk_execution *execution)
   if (!execution)
     return;
   free(execution->parameter_names);
-  execution->parameter_names = NULL;
-  execution->parameter_count = 0;
+  json_object_put(execution->document);
+  memset(execution, 0, sizeof(*execution));
 }
 
-int tk_execution_load(const struct tk_ctx *ctx, const char *json, size_t len,
-                      json_object **document, struct tk_execution *out)
+int tk_execution_open(void *instance, const char *json, size_t len,
+                      wfe_error *err, struct tk_ctx *ctx,
+                      struct tk_execution *out)
 {
   memset(out, 0, sizeof(*out));
+  const struct tk_engine *engine = instance;
+  if (!engine)
+    return WFE_E_INTERNAL;
+  ctx->host = engine->host;
+  ctx->err = err;
   int rc = tk_parse(ctx, json, len, "WorkflowExecution",
-                    "InvalidWorkflowExecution", document);
+                    "InvalidWorkflowExecution", &out->document);
+  if (rc == WFE_OK)
+    rc = execution_read(ctx, out->document, out);
   if (rc != WFE_OK)
-    return rc;
-  rc = tk_execution_read(ctx, *document, out);
-  if (rc != WFE_OK) {
     tk_execution_free(out);
-    json_object_put(*document);
-    *document = NULL;
-  }
   return rc;
 }
 
 int32_t tk_validate(void *instance, const char *execution_json,
                     size_t execution_len, wfe_error *err)
 {
-  const struct tk_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  struct tk_ctx ctx = {engine->host, err};
-  json_object *document;
+  struct tk_ctx ctx;
   struct tk_execution execution;
-  int rc = tk_execution_load(&ctx, execution_json, execution_len, &document,
+  int rc = tk_execution_open(instance, execution_json, execution_len, err, &ctx,
                              &execution);
-  if (rc == WFE_OK) {
-    tk_execution_free(&execution);
-    json_object_put(document);
-  }
+  tk_execution_free(&execution);
   return rc;
 }

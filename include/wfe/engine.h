@@ -347,6 +347,37 @@ typedef const wfe_plugin *(*wfe_plugin_entry_fn)(void);
  * -Wmissing-prototypes need not declare it themselves). */
 WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void);
 
+/*
+ * The usual way to write the above: WFE_PLUGIN_DEFINE defines the plugin's
+ * descriptor, built against this header's ABI version, and the entry that
+ * returns it. `plugin_name` and `plugin_version` are strings with static
+ * storage; `init_fn` and `fini_fn` may be NULL; `engine_array` is an array
+ * (not a pointer) of `const wfe_engine *`, whose length becomes
+ * engine_count. Use it once, at file scope:
+ *
+ *   static const wfe_engine *const my_engines[] = {&my_engine};
+ *   WFE_PLUGIN_DEFINE("acme", "1.0.0", NULL, NULL, my_engines)
+ *
+ * WFE_PLUGIN_DESCRIPTOR is the initializer alone, for a plugin that writes
+ * its entry itself.
+ */
+#define WFE_PLUGIN_DESCRIPTOR(plugin_name, plugin_version, init_fn, fini_fn,   \
+                              engine_array)                                    \
+  {                                                                            \
+    sizeof(wfe_plugin), WFE_ENGINE_ABI_MAJOR, WFE_ENGINE_ABI_MINOR,            \
+        (plugin_name), (plugin_version), (init_fn), (fini_fn),                 \
+        sizeof(engine_array) / sizeof((engine_array)[0]), (engine_array)       \
+  }
+
+#define WFE_PLUGIN_DEFINE(plugin_name, plugin_version, init_fn, fini_fn,       \
+                          engine_array)                                        \
+  static const wfe_plugin wfe_plugin_descriptor_ = WFE_PLUGIN_DESCRIPTOR(      \
+      plugin_name, plugin_version, init_fn, fini_fn, engine_array);            \
+  WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void)                   \
+  {                                                                            \
+    return &wfe_plugin_descriptor_;                                            \
+  }
+
 #ifdef __cplusplus
 }
 #endif

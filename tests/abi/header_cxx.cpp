@@ -3,22 +3,15 @@
 
 extern "C" WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void);
 
-static const wfe_plugin plugin = {sizeof(wfe_plugin),
-                                  WFE_ENGINE_ABI_MAJOR,
-                                  WFE_ENGINE_ABI_MINOR,
-                                  "x",
-                                  "1",
-                                  nullptr,
-                                  nullptr,
-                                  0,
-                                  nullptr};
+static const wfe_engine *const engines[] = {nullptr};
 
-const wfe_plugin *wfe_plugin_entry(void)
-{
-  return &plugin;
-}
+// The helper macros expand to valid C++ as well.
+WFE_PLUGIN_DEFINE("x", "1", nullptr, nullptr, engines)
 
 int main()
 {
-  return wfe_plugin_entry()->abi_major == 1 ? 0 : 1;
+  const wfe_plugin *plugin = wfe_plugin_entry();
+  return plugin->abi_major == WFE_ENGINE_ABI_MAJOR && plugin->engine_count == 1
+             ? 0
+             : 1;
 }

@@ -1,12 +1,13 @@
-/* Fuzzes dispatch and the tekton engine with WorkflowExecution JSON: the
- * contract check, the engine's validate and render, and the checks of the
- * engine's answer. */
+/* Fuzzes rendering through the tekton engine with WorkflowExecution JSON:
+ * the contract check, the engine's validate and render, the checks of the
+ * engine's answer and the run's identity. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dispatch.h"
+#include "execution.h"
 #include "fuzz_common.h"
 #include "json_util.h"
+#include "run_object.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   json_object *run = NULL;
   struct wfe_error err = WFE_ERROR_INIT;
   if (execution)
-    wfe_dispatch_render(slot, execution, NULL, &run, &err);
+    wfe_run_render(slot, execution, WFE_EXECUTION_STRICT_FIELDS, NULL, &run,
+                   &err);
   json_object_put(run);
   json_object_put(execution);
   wfe_error_clear(&err);

@@ -1,6 +1,6 @@
 /*
  * One leader-election candidate as its own process, for
- * tests/integration/test_leader.c: runs the elector (core/leader.h) on a
+ * tests/integration/test_leader.c: runs the elector (core/kube/leader.h) on a
  * Lease and reports on stdout, one line each, with CLOCK_MONOTONIC
  * milliseconds (comparable across processes on one host):
  *

@@ -1,5 +1,5 @@
 /*
- * The API client (core/kube_client.h) against a real control plane started
+ * The API client (core/kube/kube_client.h) against a real control plane started
  * with tests/cluster/up: CRUD on ConfigMaps and on a custom resource, paged
  * lists, strict field validation, conflicts, preconditions, watches, and the
  * failures a controller meets in production (wrong CA, wrong token, missing
@@ -28,8 +28,7 @@
 #include "kube_client.h"
 #include "metrics.h"
 #include "plane.h"
-
-#include <wfe/engine.h>
+#include "status.h"
 
 #define CONTROLLER_USER "system:serviceaccount:wfe-system:wfe-controller"
 

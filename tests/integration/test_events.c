@@ -1,5 +1,5 @@
 /*
- * The Event recorder (core/events.h) against a real control plane started
+ * The Event recorder (core/kube/events.h) against a real control plane started
  * with tests/cluster/up: the API accepts the events.k8s.io/v1 Events it
  * writes, a repeat updates the existing Event's series instead of creating
  * another, and an over-long message is cut to the API's note limit.

@@ -1,5 +1,5 @@
 /*
- * The informer (core/informer.h) against a real control plane started with
+ * The informer (core/kube/informer.h) against a real control plane started with
  * tests/cluster/up: initial sync, events, scoping, and recovery from the
  * faults tests/cluster/fault injects (apiserver restart, 410 after etcd
  * compaction, a hung apiserver). Each test works in its own namespace of
@@ -28,8 +28,7 @@
 #include "kube_client.h"
 #include "metrics.h"
 #include "plane.h"
-
-#include <wfe/engine.h>
+#include "status.h"
 
 static const struct wfe_resource configmaps = {"v1", "configmaps", 1};
 

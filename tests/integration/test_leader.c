@@ -1,6 +1,6 @@
 /*
- * Leader election (core/leader.h) between separate processes against a real
- * control plane started with tests/cluster/up. Each test starts two
+ * Leader election (core/kube/leader.h) between separate processes against a
+ * real control plane started with tests/cluster/up. Each test starts two
  * leader_candidate processes on one Lease with client-go's default timings
  * (15 s lease, 10 s renew deadline, 2 s retry) and reads what they report:
  * exactly one leads; SIGTERM hands over within about one retry period;

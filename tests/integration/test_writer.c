@@ -1,5 +1,5 @@
 /*
- * The object writers (core/writer.h) against a real control plane started
+ * The object writers (core/kube/writer.h) against a real control plane started
  * with tests/cluster/up: status through /status with a 409 re-read, the
  * write gate, and finalizers added and removed by guarded JSON patches,
  * including racing writers. The objects are Widgets of a tiny CRD with a

@@ -6,9 +6,8 @@
 
 #include <cmocka.h>
 
-#include <wfe/engine.h>
-
 #include "backoff.h"
+#include "status.h"
 
 static double fixed_random(void *ctx)
 {

@@ -1,6 +1,6 @@
 /*
- * Specification of the Event recorder (core/events.c) without a server: note
- * truncation, the aggregation key, and the recorder's aggregation, window,
+ * Specification of the Event recorder (core/kube/events.c) without a server:
+ * note truncation, the aggregation key, and the recorder's aggregation, window,
  * coalescing, bounded queue and gate, observed through a fake sink that
  * records every create and patch. The API's side is covered by
  * tests/integration/test_events.c.

@@ -1,12 +1,14 @@
 /*
  * The WorkflowExecution contract: every rule of the CRD schema, checked again
- * by the controller, names the field and the rule.
+ * by the controller, names the field and the rule, and is never stricter
+ * than the API server (tests/e2e checks the same boundaries against it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <wfe/engine.h>
@@ -50,7 +52,7 @@ static void expect_rule(const char *path, const char *value, const char *field,
     json_object_object_add(container, dot + 1,
                            wfe_json_parse(value, strlen(value)));
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = wfe_execution_validate(obj, &err);
+  int rc = wfe_execution_validate(obj, WFE_EXECUTION_STRICT_FIELDS, &err);
   if (!field) {
     assert_int_equal(rc, 0);
   } else {
@@ -68,7 +70,7 @@ static void expect_rule(const char *path, const char *value, const char *field,
 static void test_execution_accepts_a_valid_resource(void **state)
 {
   json_object *obj = parse_valid();
-  assert_int_equal(wfe_execution_validate(obj, NULL), 0);
+  assert_int_equal(wfe_execution_validate(obj, 0, NULL), 0);
   json_object_put(obj);
 }
 
@@ -112,30 +114,46 @@ static void test_execution_limits_parameter_values_and_count(void **state)
   json_object *obj = parse_valid();
   json_object *params = wfe_json_get(obj, "spec.parameters");
   struct wfe_error err = WFE_ERROR_INIT;
-  /* Values: 32768 bytes pass, 32769 do not. */
+  /* Values: 32768 characters pass, 32769 do not. */
   char big[WFE_MAX_PARAMETER_VALUE + 2];
   memset(big, 'x', sizeof(big) - 1);
   big[WFE_MAX_PARAMETER_VALUE] = '\0';
   json_object_object_add(params, "BIG", json_object_new_string(big));
-  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), 0);
   big[WFE_MAX_PARAMETER_VALUE] = 'x';
   big[WFE_MAX_PARAMETER_VALUE + 1] = '\0';
   json_object_object_add(params, "BIG", json_object_new_string(big));
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "spec.parameters.BIG");
-  assert_non_null(strstr(err.message, "at most 32768 bytes"));
+  assert_non_null(strstr(err.message, "at most 32768 characters"));
   json_object_object_del(params, "BIG");
+  /* maxLength counts characters, as the API server does: 32768 two-byte
+   * characters (65536 bytes) pass, one more does not. */
+  char *wide = malloc(2 * (WFE_MAX_PARAMETER_VALUE + 1) + 1);
+  assert_non_null(wide);
+  for (int i = 0; i <= WFE_MAX_PARAMETER_VALUE; i++)
+    memcpy(wide + 2 * i, "\xc3\xa9", 2); /* U+00E9 */
+  wide[2 * WFE_MAX_PARAMETER_VALUE] = '\0';
+  json_object_object_add(params, "WIDE", json_object_new_string(wide));
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), 0);
+  wide[2 * WFE_MAX_PARAMETER_VALUE] = '\xc3';
+  wide[2 * WFE_MAX_PARAMETER_VALUE + 2] = '\0';
+  json_object_object_add(params, "WIDE", json_object_new_string(wide));
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "spec.parameters.WIDE");
+  json_object_object_del(params, "WIDE");
+  free(wide);
   /* Names: 63 characters pass, 64 do not. */
   char name[WFE_MAX_PARAMETER_NAME + 2];
   memset(name, 'A', sizeof(name) - 1);
   name[WFE_MAX_PARAMETER_NAME] = '\0';
   json_object_object_add(params, name, json_object_new_string("v"));
-  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), 0);
   json_object_object_del(params, name);
   name[WFE_MAX_PARAMETER_NAME] = 'A';
   name[WFE_MAX_PARAMETER_NAME + 1] = '\0';
   json_object_object_add(params, name, json_object_new_string("v"));
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_non_null(strstr(err.message, "at most 63 characters"));
   json_object_object_del(params, name);
   /* Count: 100 entries pass, 101 do not (the valid resource has 2). */
@@ -144,9 +162,9 @@ static void test_execution_limits_parameter_values_and_count(void **state)
     snprintf(key, sizeof(key), "P%d", i);
     json_object_object_add(params, key, json_object_new_string("v"));
   }
-  assert_int_equal(wfe_execution_validate(obj, &err), 0);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), 0);
   json_object_object_add(params, "ONE_MORE", json_object_new_string("v"));
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "spec.parameters");
   assert_non_null(strstr(err.message, "at most 100 entries"));
   wfe_error_clear(&err);
@@ -192,11 +210,74 @@ static void test_execution_checks_service_account_name(void **state)
               "spec.executionConfig.serviceAccountName", "DNS subdomain");
 }
 
-static void test_execution_rejects_unknown_spec_fields(void **state)
+static void test_execution_rejects_unknown_spec_fields_when_strict(void **state)
 {
   expect_rule("spec.timeout", "\"1h\"", "spec.timeout", "unknown field");
   expect_rule("spec.workflowRef.bundle", "\"x\"", "spec.workflowRef.bundle",
               "unknown field");
+}
+
+/* An object from the API server was pruned to the installed CRD, which may
+ * know fields this controller does not: they are no reason to fail it. */
+static void test_execution_ignores_fields_the_api_server_admitted(void **state)
+{
+  json_object *obj = parse_valid();
+  json_object_object_add(wfe_json_get(obj, "spec"), "timeout",
+                         json_object_new_string("1h"));
+  json_object_object_add(wfe_json_get(obj, "spec.workflowRef"), "bundle",
+                         json_object_new_string("x"));
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), 0);
+  assert_int_equal(
+      wfe_execution_validate(obj, WFE_EXECUTION_STRICT_FIELDS, &err),
+      WFE_E_INVALID);
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+/* A string of `count` copies of `unit`, as a JSON string literal. */
+static char *json_repeat(const char *unit, size_t count)
+{
+  size_t unit_len = strlen(unit);
+  char *s = malloc(unit_len * count + 3);
+  assert_non_null(s);
+  s[0] = '"';
+  for (size_t i = 0; i < count; i++)
+    memcpy(s + 1 + i * unit_len, unit, unit_len);
+  strcpy(s + 1 + count * unit_len, "\"");
+  return s;
+}
+
+/* The API server's own limits, at their edges: names by apimachinery's
+ * IsDNS1123Subdomain (253 in all, parts unbounded), lengths in characters. */
+static void test_execution_limits_match_the_api_server(void **state)
+{
+  struct {
+    const char *path, *unit;
+    size_t ok, field_len_too_long;
+  } cases[] = {
+      {"metadata.name", "a", 253, 254},
+      {"spec.workflowRef.workflowId", "\xc3\xa9", 253, 254},
+      {"spec.workflowRef.version", "\xc3\xa9", 63, 64},
+      {"spec.workflowRef.containerImage", "\xc3\xa9", 512, 513},
+      {"spec.remediationRequestRef.name", "\xe2\x82\xac", 253, 254},
+      {"spec.executionConfig.serviceAccountName", "s", 253, 254},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *ok = json_repeat(cases[i].unit, cases[i].ok);
+    char *too_long = json_repeat(cases[i].unit, cases[i].field_len_too_long);
+    expect_rule(cases[i].path, ok, NULL, NULL);
+    expect_rule(cases[i].path, too_long, cases[i].path, "");
+    free(ok);
+    free(too_long);
+  }
+  /* A part of a subdomain may be longer than 63 characters. */
+  char *long_part = json_repeat("b", 100);
+  long_part[1] = 'a';
+  long_part[50] = '.';
+  expect_rule("metadata.name", long_part, NULL, NULL);
+  expect_rule("spec.executionConfig.serviceAccountName", long_part, NULL, NULL);
+  free(long_part);
 }
 
 static void test_execution_reports_every_violation_at_once(void **state)
@@ -207,7 +288,7 @@ static void test_execution_reports_every_violation_at_once(void **state)
   json_object_object_add(wfe_json_get(obj, "spec.parameters"), "bad",
                          json_object_new_string("x"));
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_non_null(strstr(err.message, "spec.parameters.bad"));
   assert_non_null(strstr(err.message, "spec.confidence"));
   wfe_error_clear(&err);
@@ -221,13 +302,13 @@ static void test_execution_checks_kind_and_api_version(void **state)
   json_object *obj = parse_valid();
   json_object_object_add(obj, "kind", json_object_new_string("Pod"));
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "kind");
   json_object_object_add(obj, "kind",
                          json_object_new_string("WorkflowExecution"));
   json_object_object_add(obj, "apiVersion",
                          json_object_new_string("kubernaut.ai/v1"));
-  assert_int_equal(wfe_execution_validate(obj, &err), WFE_E_INVALID);
+  assert_int_equal(wfe_execution_validate(obj, 0, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "apiVersion");
   assert_non_null(strstr(err.message, "must be kubernaut.ai/v1alpha1"));
   wfe_error_clear(&err);
@@ -244,25 +325,6 @@ static void test_execution_engine_defaults_when_unset(void **state)
   json_object_put(obj);
 }
 
-static void test_dns_rules(void **state)
-{
-  assert_true(wfe_is_dns_label("a"));
-  assert_true(wfe_is_dns_label("a-1"));
-  assert_false(wfe_is_dns_label("-a"));
-  assert_false(wfe_is_dns_label("a-"));
-  assert_false(wfe_is_dns_label("a.b"));
-  assert_false(wfe_is_dns_label(""));
-  char long_label[65];
-  memset(long_label, 'a', 64);
-  long_label[64] = '\0';
-  assert_false(wfe_is_dns_label(long_label));
-  long_label[63] = '\0';
-  assert_true(wfe_is_dns_label(long_label));
-  assert_true(wfe_is_dns_subdomain("a.b-c.d"));
-  assert_false(wfe_is_dns_subdomain("a..b"));
-  assert_false(wfe_is_dns_subdomain("a.b."));
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -275,11 +337,12 @@ int main(void)
       cmocka_unit_test(test_execution_checks_engine_is_a_dns_label),
       cmocka_unit_test(test_execution_checks_confidence_range),
       cmocka_unit_test(test_execution_checks_service_account_name),
-      cmocka_unit_test(test_execution_rejects_unknown_spec_fields),
+      cmocka_unit_test(test_execution_rejects_unknown_spec_fields_when_strict),
+      cmocka_unit_test(test_execution_ignores_fields_the_api_server_admitted),
+      cmocka_unit_test(test_execution_limits_match_the_api_server),
       cmocka_unit_test(test_execution_reports_every_violation_at_once),
       cmocka_unit_test(test_execution_checks_kind_and_api_version),
       cmocka_unit_test(test_execution_engine_defaults_when_unset),
-      cmocka_unit_test(test_dns_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

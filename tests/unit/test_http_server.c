@@ -12,10 +12,9 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include <wfe/engine.h>
-
 #include "http_server.h"
 #include "metrics.h"
+#include "status.h"
 
 struct reply {
   long status;

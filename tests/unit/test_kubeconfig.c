@@ -18,11 +18,10 @@
 
 #include <cmocka.h>
 
-#include <wfe/engine.h>
-
 #include "buf.h"
 #include "error.h"
 #include "kubeconfig.h"
+#include "status.h"
 
 /* "-----BEGIN CERTIFICATE-----\nfake\n" in base64 */
 #define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCmZha2UK"

@@ -1,7 +1,7 @@
 /*
- * Specification of the pure parts of leader election (core/leader.c): Lease
- * times in metav1.MicroTime format, the takeover decision, and the checks on
- * the elector's options. The election itself runs against a real API server
+ * Specification of the pure parts of leader election (core/kube/leader.c):
+ * Lease times in metav1.MicroTime format, the takeover decision, and the checks
+ * on the elector's options. The election itself runs against a real API server
  * in tests/integration/test_leader.c.
  */
 #include <setjmp.h>

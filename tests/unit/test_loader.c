@@ -1,6 +1,6 @@
 /*
- * Specification of the plugin loader (core/plugin_loader.c), run against the
- * fixture plugins of tests/fixtures/plugins. Each test builds a plugin
+ * Specification of the plugin loader (core/engine/plugin_loader.c), run against
+ * the fixture plugins of tests/fixtures/plugins. Each test builds a plugin
  * directory from copies of the fixtures inside a fresh temporary directory,
  * loads it, and checks what was registered, what was rejected and why. The
  * fixtures append their calls (init, create, destroy, fini) to a log file

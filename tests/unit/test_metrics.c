@@ -10,9 +10,8 @@
 
 #include <cmocka.h>
 
-#include <wfe/engine.h>
-
 #include "metrics.h"
+#include "status.h"
 
 static char *render(struct wfe_metrics *metrics)
 {

@@ -1,6 +1,6 @@
 /*
- * The informer's cache (core/store.h) and the event-to-key helpers of
- * core/informer.h, without a server: writes and what they report, readers
+ * The informer's cache (core/kube/store.h) and the event-to-key helpers of
+ * core/kube/informer.h, without a server: writes and what they report, readers
  * racing the writer, the relist diff, the transform, and what an object
  * costs in memory.
  */
@@ -17,9 +17,8 @@
 #include <cmocka.h>
 
 #include "informer.h"
+#include "status.h"
 #include "store.h"
-
-#include <wfe/engine.h>
 
 /* A ConfigMap-like object; `data_len` bytes of payload. */
 static json_object *make_object(const char *ns, const char *name,

@@ -14,12 +14,11 @@
 
 #include <cmocka.h>
 
-#include <wfe/engine.h>
-
 #include "buf.h"
 #include "error.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
+#include "status.h"
 
 struct seen {
   int count;

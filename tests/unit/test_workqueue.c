@@ -12,10 +12,9 @@
 
 #include <cmocka.h>
 
-#include <wfe/engine.h>
-
 #include "backoff.h"
 #include "metrics.h"
+#include "status.h"
 #include "workqueue.h"
 
 static struct wfe_workqueue *new_queue(const struct wfe_workqueue_options *o)

@@ -106,19 +106,4 @@ static const wfe_engine example_engine = {
 
 static const wfe_engine *const engines[] = {&example_engine};
 
-static const wfe_plugin plugin = {
-    sizeof(wfe_plugin),
-    WFE_ENGINE_ABI_MAJOR,
-    WFE_ENGINE_ABI_MINOR,
-    "example",
-    "1.0.0",
-    NULL,
-    NULL,
-    1,
-    engines,
-};
-
-WFE_PLUGIN_EXPORT const wfe_plugin *wfe_plugin_entry(void)
-{
-  return &plugin;
-}
+WFE_PLUGIN_DEFINE("example", "1.0.0", NULL, NULL, engines)

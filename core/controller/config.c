@@ -1,0 +1,407 @@
+/*
+ * Controller configuration; see config.h. The file is YAML read through
+ * yaml_reader.c; the schema is walked here once, key by key.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include <wfe/engine.h>
+
+#include "json_util.h"
+#include "log.h"
+#include "names.h"
+#include "yaml_reader.h"
+
+int wfe_config_set_string(char **member, const char *value)
+{
+  char *copy = NULL;
+  if (value && !(copy = strdup(value)))
+    return WFE_E_NOMEM;
+  free(*member);
+  *member = copy;
+  return 0;
+}
+
+static void free_list(char **list, size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    free(list[i]);
+  free(list);
+}
+
+int wfe_config_set_list(char ***list, size_t *count, const char *csv)
+{
+  char **items = NULL;
+  size_t n = 0;
+  const char *p = csv;
+  while (p && *p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len) {
+      char **grown = realloc(items, (n + 1) * sizeof(*items));
+      if (!grown || !(grown[n] = strndup(p, len))) {
+        free_list(grown ? grown : items, n);
+        return WFE_E_NOMEM;
+      }
+      items = grown;
+      n++;
+    }
+    p = comma ? comma + 1 : NULL;
+  }
+  free_list(*list, *count);
+  *list = items;
+  *count = n;
+  return 0;
+}
+
+int wfe_parse_duration_ms(const char *text, long *out)
+{
+  char *end = NULL;
+  errno = 0;
+  double value = strtod(text, &end);
+  if (errno || end == text || value < 0)
+    return WFE_E_INVALID;
+  double scale;
+  if (strcmp(end, "ms") == 0)
+    scale = 1;
+  else if (strcmp(end, "s") == 0)
+    scale = 1000;
+  else if (strcmp(end, "m") == 0)
+    scale = 60000;
+  else if (strcmp(end, "h") == 0)
+    scale = 3600000;
+  else
+    return WFE_E_INVALID;
+  if (value * scale > (double)LONG_MAX / 2)
+    return WFE_E_INVALID;
+  *out = (long)(value * scale + 0.5);
+  return 0;
+}
+
+int wfe_config_init(struct wfe_config *config)
+{
+  memset(config, 0, sizeof(*config));
+  config->workers = 4;
+  config->lease_duration_ms = 15000;
+  config->renew_deadline_ms = 10000;
+  config->retry_period_ms = 2000;
+  config->resync_period_ms = 10000;
+  config->shutdown_grace_ms = 30000;
+  if (wfe_config_set_string(&config->default_engine, "tekton") ||
+      wfe_config_set_string(&config->leader_election_namespace, "wfe-system") ||
+      wfe_config_set_string(&config->leader_election_id, "wfe-controller") ||
+      wfe_config_set_string(&config->metrics_bind_address, ":9090") ||
+      wfe_config_set_string(&config->health_probe_bind_address, ":8081") ||
+      wfe_config_set_string(&config->log_format, "json") ||
+      wfe_config_set_string(&config->log_level, "info")) {
+    wfe_config_free(config);
+    return WFE_E_NOMEM;
+  }
+  return 0;
+}
+
+/* --- reading the file --------------------------------------------------- */
+
+struct reader {
+  const char *path;
+  struct wfe_error *err;
+};
+
+static int bad_key(struct reader *r, const char *key, const char *reason)
+{
+  return wfe_error_set(r->err, WFE_E_INVALID, 0, "InvalidConfig", key,
+                       "%s: %s: %s", r->path, key, reason);
+}
+
+static int read_string(struct reader *r, json_object *value, const char *key,
+                       char **member)
+{
+  if (!json_object_is_type(value, json_type_string))
+    return bad_key(r, key, "must be a string");
+  const char *s = json_object_get_string(value);
+  return wfe_config_set_string(member, *s ? s : NULL);
+}
+
+static int read_int(struct reader *r, json_object *value, const char *key,
+                    int min, int max, int *member)
+{
+  if (!json_object_is_type(value, json_type_int))
+    return bad_key(r, key, "must be an integer");
+  int64_t v = json_object_get_int64(value);
+  if (v < min || v > max) {
+    char reason[64];
+    snprintf(reason, sizeof(reason), "must be between %d and %d", min, max);
+    return bad_key(r, key, reason);
+  }
+  *member = (int)v;
+  return 0;
+}
+
+static int read_bool(struct reader *r, json_object *value, const char *key,
+                     int *member)
+{
+  if (!json_object_is_type(value, json_type_boolean))
+    return bad_key(r, key, "must be true or false");
+  *member = json_object_get_boolean(value);
+  return 0;
+}
+
+static int read_duration(struct reader *r, json_object *value, const char *key,
+                         long *member)
+{
+  if (!json_object_is_type(value, json_type_string) ||
+      wfe_parse_duration_ms(json_object_get_string(value), member))
+    return bad_key(r, key, "must be a duration such as \"500ms\", \"15s\"");
+  return 0;
+}
+
+static int read_list(struct reader *r, json_object *value, const char *key,
+                     int dns_labels, char ***list, size_t *count)
+{
+  if (!json_object_is_type(value, json_type_array))
+    return bad_key(r, key, "must be a list of strings");
+  size_t n = json_object_array_length(value);
+  char **items = calloc(n ? n : 1, sizeof(*items));
+  if (!items)
+    return WFE_E_NOMEM;
+  for (size_t i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(value, i);
+    const char *s = json_object_get_string(item);
+    if (!json_object_is_type(item, json_type_string) ||
+        (dns_labels && !wfe_is_dns_label(s))) {
+      free_list(items, i);
+      return bad_key(r, key,
+                     dns_labels ? "every entry must be a DNS label"
+                                : "every entry must be a string");
+    }
+    if (!(items[i] = strdup(s))) {
+      free_list(items, i);
+      return WFE_E_NOMEM;
+    }
+  }
+  free_list(*list, *count);
+  *list = items;
+  *count = n;
+  return 0;
+}
+
+static int read_engines(struct reader *r, struct wfe_config *config,
+                        json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "engines", "must be a map of engine name to settings");
+  json_object_object_foreach(value, name, settings)
+  {
+    char key[128];
+    snprintf(key, sizeof(key), "engines.%.100s", name);
+    if (!wfe_is_dns_label(name))
+      return bad_key(r, key, "engine names are DNS labels");
+    if (!json_object_is_type(settings, json_type_object))
+      return bad_key(r, key, "must be a map of settings");
+    const char *text = wfe_json_text(settings, NULL);
+    if (!text)
+      return WFE_E_NOMEM;
+    struct wfe_engine_config *grown =
+        realloc(config->engines, (config->engine_count + 1) * sizeof(*grown));
+    if (!grown)
+      return WFE_E_NOMEM;
+    config->engines = grown;
+    struct wfe_engine_config *slot = &grown[config->engine_count];
+    slot->name = strdup(name);
+    slot->json = strdup(text);
+    if (!slot->name || !slot->json) {
+      free(slot->name);
+      free(slot->json);
+      return WFE_E_NOMEM;
+    }
+    config->engine_count++;
+  }
+  return 0;
+}
+
+static int read_leader_election(struct reader *r, struct wfe_config *config,
+                                json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "leaderElection", "must be a map");
+  json_object_object_foreach(value, key, item)
+  {
+    int rc;
+    if (!strcmp(key, "enabled"))
+      rc = read_bool(r, item, "leaderElection.enabled", &config->leader_elect);
+    else if (!strcmp(key, "namespace"))
+      rc = read_string(r, item, "leaderElection.namespace",
+                       &config->leader_election_namespace);
+    else if (!strcmp(key, "id"))
+      rc = read_string(r, item, "leaderElection.id",
+                       &config->leader_election_id);
+    else if (!strcmp(key, "leaseDuration"))
+      rc = read_duration(r, item, "leaderElection.leaseDuration",
+                         &config->lease_duration_ms);
+    else if (!strcmp(key, "renewDeadline"))
+      rc = read_duration(r, item, "leaderElection.renewDeadline",
+                         &config->renew_deadline_ms);
+    else if (!strcmp(key, "retryPeriod"))
+      rc = read_duration(r, item, "leaderElection.retryPeriod",
+                         &config->retry_period_ms);
+    else {
+      char name[160];
+      snprintf(name, sizeof(name), "leaderElection.%.100s", key);
+      rc = bad_key(r, name, "unknown key");
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int read_log(struct reader *r, struct wfe_config *config,
+                    json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "log", "must be a map");
+  json_object_object_foreach(value, key, item)
+  {
+    int rc;
+    if (!strcmp(key, "format"))
+      rc = read_string(r, item, "log.format", &config->log_format);
+    else if (!strcmp(key, "level"))
+      rc = read_string(r, item, "log.level", &config->log_level);
+    else {
+      char name[160];
+      snprintf(name, sizeof(name), "log.%.100s", key);
+      rc = bad_key(r, name, "unknown key");
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int read_top_level(struct reader *r, struct wfe_config *c,
+                          const char *key, json_object *v)
+{
+  if (!strcmp(key, "kubeconfig"))
+    return read_string(r, v, key, &c->kubeconfig);
+  if (!strcmp(key, "namespaces"))
+    return read_list(r, v, key, 1, &c->namespaces, &c->namespace_count);
+  if (!strcmp(key, "executionNamespace"))
+    return read_string(r, v, key, &c->execution_namespace);
+  if (!strcmp(key, "pluginsDir"))
+    return read_string(r, v, key, &c->plugins_dir);
+  if (!strcmp(key, "requiredEngines"))
+    return read_list(r, v, key, 1, &c->required_engines,
+                     &c->required_engine_count);
+  if (!strcmp(key, "defaultEngine"))
+    return read_string(r, v, key, &c->default_engine);
+  if (!strcmp(key, "engines"))
+    return read_engines(r, c, v);
+  if (!strcmp(key, "workers"))
+    return read_int(r, v, key, 1, 256, &c->workers);
+  if (!strcmp(key, "leaderElection"))
+    return read_leader_election(r, c, v);
+  if (!strcmp(key, "metricsBindAddress"))
+    return read_string(r, v, key, &c->metrics_bind_address);
+  if (!strcmp(key, "healthProbeBindAddress"))
+    return read_string(r, v, key, &c->health_probe_bind_address);
+  if (!strcmp(key, "log"))
+    return read_log(r, c, v);
+  if (!strcmp(key, "resyncPeriod"))
+    return read_duration(r, v, key, &c->resync_period_ms);
+  if (!strcmp(key, "shutdownGracePeriod"))
+    return read_duration(r, v, key, &c->shutdown_grace_ms);
+  return bad_key(r, key, "unknown key");
+}
+
+int wfe_config_load_file(struct wfe_config *config, const char *path,
+                         struct wfe_error *err)
+{
+  json_object *doc = NULL;
+  int rc = wfe_yaml_parse_file(path, &doc, err);
+  if (rc)
+    return rc;
+  struct reader r = {path, err};
+  if (!json_object_is_type(doc, json_type_object)) {
+    json_object_put(doc);
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig", NULL,
+                         "%s: must be a map of settings", path);
+  }
+  json_object_object_foreach(doc, key, value)
+  {
+    if ((rc = read_top_level(&r, config, key, value)))
+      break;
+  }
+  json_object_put(doc);
+  if (rc == WFE_E_NOMEM)
+    wfe_error_set(err, rc, 0, "OutOfMemory", NULL, "%s: out of memory", path);
+  return rc;
+}
+
+int wfe_config_validate(const struct wfe_config *config, struct wfe_error *err)
+{
+  if (!wfe_is_dns_label(config->default_engine))
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig",
+                         "defaultEngine", "defaultEngine: must be a DNS label");
+  if (config->execution_namespace &&
+      !wfe_is_dns_label(config->execution_namespace))
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig",
+                         "executionNamespace",
+                         "executionNamespace: must be a DNS label");
+  int level;
+  if (!config->log_level || wfe_log_parse_level(config->log_level, &level))
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig", "log.level",
+                         "log.level: must be error, warn, info or debug");
+  if (!config->log_format || (strcmp(config->log_format, "json") &&
+                              strcmp(config->log_format, "text")))
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig", "log.format",
+                         "log.format: must be \"json\" or \"text\"");
+  if (config->leader_elect &&
+      !(config->lease_duration_ms > config->renew_deadline_ms &&
+        config->renew_deadline_ms > config->retry_period_ms &&
+        config->retry_period_ms > 0))
+    return wfe_error_set(
+        err, WFE_E_INVALID, 0, "InvalidConfig", "leaderElection",
+        "leaderElection: leaseDuration must exceed renewDeadline, which "
+        "must exceed retryPeriod (> 0)");
+  return 0;
+}
+
+const char *wfe_config_engine_json(const struct wfe_config *config,
+                                   const char *name)
+{
+  for (size_t i = 0; i < config->engine_count; i++)
+    if (strcmp(config->engines[i].name, name) == 0)
+      return config->engines[i].json;
+  return NULL;
+}
+
+void wfe_config_free(struct wfe_config *config)
+{
+  if (!config)
+    return;
+  free(config->kubeconfig);
+  free_list(config->namespaces, config->namespace_count);
+  free(config->execution_namespace);
+  free(config->plugins_dir);
+  free_list(config->required_engines, config->required_engine_count);
+  free(config->default_engine);
+  for (size_t i = 0; i < config->engine_count; i++) {
+    free(config->engines[i].name);
+    free(config->engines[i].json);
+  }
+  free(config->engines);
+  free(config->leader_election_namespace);
+  free(config->leader_election_id);
+  free(config->metrics_bind_address);
+  free(config->health_probe_bind_address);
+  free(config->log_format);
+  free(config->log_level);
+  memset(config, 0, sizeof(*config));
+}

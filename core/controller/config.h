@@ -1,0 +1,70 @@
+/*
+ * The controller's configuration: a YAML file (`--config`), then flags on top.
+ * Every key is checked; an error names the key and the reason, and stops
+ * start-up. Engine blocks are kept as JSON text and handed to each engine.
+ */
+#ifndef WFE_CONTROLLER_CONFIG_H
+#define WFE_CONTROLLER_CONFIG_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct wfe_engine_config {
+  char *name; /* engine name */
+  char *json; /* its configuration object as JSON text */
+};
+
+struct wfe_config {
+  char *kubeconfig;  /* NULL: KUBECONFIG, in-cluster, ~/.kube/config */
+  char **namespaces; /* watched namespaces; none means all */
+  size_t namespace_count;
+  char *execution_namespace; /* NULL: each WorkflowExecution's own */
+  char *plugins_dir;         /* NULL: <exe>/../lib/wfe/plugins.d */
+  char **required_engines;
+  size_t required_engine_count;
+  char *default_engine; /* "tekton" */
+  struct wfe_engine_config *engines;
+  size_t engine_count;
+  int workers; /* 4 */
+  int leader_elect;
+  char *leader_election_namespace; /* "wfe-system" */
+  char *leader_election_id;        /* "wfe-controller" */
+  long lease_duration_ms;          /* 15000 */
+  long renew_deadline_ms;          /* 10000 */
+  long retry_period_ms;            /* 2000 */
+  char *metrics_bind_address;      /* ":9090"; "0" disables */
+  char *health_probe_bind_address; /* ":8081"; "0" disables */
+  char *log_format;                /* "json" or "text" */
+  char *log_level;                 /* "info" */
+  long resync_period_ms;  /* safety-net requeue of running ones: 10000 */
+  long shutdown_grace_ms; /* in-flight work on SIGTERM: 30000 */
+};
+
+/* Fills `config` with the defaults. Returns 0 or WFE_E_NOMEM. */
+int wfe_config_init(struct wfe_config *config);
+
+/* Reads a YAML file over the current values. Returns 0 or WFE_E_INVALID with
+ * err->field the key ("leaderElection.leaseDuration") and the reason. */
+int wfe_config_load_file(struct wfe_config *config, const char *path,
+                         struct wfe_error *err);
+
+/* Cross-field checks after files and flags are applied. */
+int wfe_config_validate(const struct wfe_config *config, struct wfe_error *err);
+
+/* The JSON text for engine `name` or NULL. Borrowed. */
+const char *wfe_config_engine_json(const struct wfe_config *config,
+                                   const char *name);
+
+/* Replaces a string member (NULL clears). Returns 0 or WFE_E_NOMEM. */
+int wfe_config_set_string(char **member, const char *value);
+
+/* Parses "1500ms", "15s", "2m", "1h" (Go's duration subset) into ms. */
+int wfe_parse_duration_ms(const char *text, long *out);
+
+/* Splits "a,b,c" into a string list, replacing `*list`. */
+int wfe_config_set_list(char ***list, size_t *count, const char *csv);
+
+void wfe_config_free(struct wfe_config *config);
+
+#endif

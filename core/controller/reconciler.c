@@ -1,0 +1,848 @@
+/*
+ * The WorkflowExecution reconciler; see reconciler.h. One reconcile reads the
+ * execution and its run from the caches, decides, and makes at most the few
+ * writes the step needs. Everything needed to resume after a crash lives in
+ * the API server: the run's deterministic name and its labels.
+ */
+#include "reconciler.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "dispatch.h"
+#include "events.h"
+#include "execution.h"
+#include "json_util.h"
+#include "kube_client.h"
+#include "log.h"
+#include "metrics.h"
+#include "run_object.h"
+#include "writer.h"
+
+#define LOGGER "reconciler"
+
+static const struct wfe_resource executions_resource = {
+    WFE_EXECUTION_API_VERSION, "workflowexecutions", 1};
+
+enum write_kind { WRITE_CREATE, WRITE_STATUS, WRITE_FINALIZER, WRITE_DELETE };
+static const char *const write_kinds[] = {"create", "status", "finalizer",
+                                          "delete"};
+
+struct wfe_reconciler {
+  struct wfe_reconciler_options options;
+  struct wfe_metric *executions_total;
+  struct wfe_metric *duration;
+  struct wfe_metric *running;
+  struct wfe_metric *writes_total;
+  pthread_mutex_t running_lock;
+  json_object *running_keys; /* a set: keys of executions in Running */
+  /* Our own last writes the cache may not have caught up with yet:
+   * key -> {"before": resourceVersion written over, "object": as written}.
+   * While the cache still shows "before", the written copy is newer; this
+   * saves a 409 and a re-read on the next reconcile. */
+  pthread_mutex_t written_lock;
+  json_object *written;
+};
+
+/* One reconcile of one execution. */
+struct pass {
+  struct wfe_reconciler *r;
+  const char *key;
+  const char *namespace_name;
+  const char *name;
+  json_object *execution; /* newest copy; replaced after each write */
+  const struct wfe_engine_slot *slot;
+  struct wfe_error *err;
+};
+
+/* ---- small helpers -------------------------------------------------------
+ */
+
+static void now_rfc3339(char out[32])
+{
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int parse_rfc3339(const char *text, time_t *out)
+{
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (!end)
+    return -1;
+  *out = timegm(&tm);
+  return 0;
+}
+
+static void count_write(struct wfe_reconciler *r, enum write_kind kind, int n)
+{
+  if (n <= 0)
+    return;
+  const char *labels[] = {write_kinds[kind]};
+  wfe_metric_add(r->writes_total, labels, n);
+}
+
+static const char *engine_name_of(const struct pass *p)
+{
+  return p->slot
+             ? p->slot->engine->name
+             : wfe_execution_engine(p->execution, p->r->options.default_engine);
+}
+
+static void record_event(struct pass *p, const char *type, const char *reason,
+                         const char *message)
+{
+  if (p->r->options.events)
+    wfe_event_record(p->r->options.events, p->execution, type, reason, message);
+}
+
+static void track_running(struct wfe_reconciler *r, const char *key,
+                          int running)
+{
+  pthread_mutex_lock(&r->running_lock);
+  if (running)
+    json_object_object_add(r->running_keys, key, NULL);
+  else
+    json_object_object_del(r->running_keys, key);
+  const char *labels[] = {NULL};
+  wfe_metric_set(r->running, labels,
+                 (double)json_object_object_length(r->running_keys));
+  pthread_mutex_unlock(&r->running_lock);
+}
+
+/* ---- status --------------------------------------------------------------
+ * A status write names what it wants; the mutation applies it to the newest
+ * copy and skips the write when the copy already says it (after a conflict,
+ * or when a previous reconcile wrote it already). */
+
+struct status_change {
+  const char *phase;   /* always set */
+  const char *outcome; /* terminal phases */
+  const char *reason;
+  const char *message;
+  const char *engine;
+  json_object *run_ref; /* borrowed; NULL keeps what is there */
+  const char *start_time;
+  const char *completion_time;
+  json_object *failure;         /* borrowed; NULL removes it */
+  const char *condition_status; /* of the "Succeeded" condition */
+};
+
+static int set_or_delete(json_object *obj, const char *key, const char *value)
+{
+  if (!value) {
+    json_object_object_del(obj, key);
+    return 0;
+  }
+  return wfe_json_set_string(obj, key, value);
+}
+
+/* Sets condition `type`, keeping lastTransitionTime when the status stays. */
+static int set_condition(json_object *status, const char *type,
+                         const char *condition_status, const char *reason,
+                         const char *message, int64_t generation)
+{
+  json_object *conditions = NULL;
+  if (!json_object_object_get_ex(status, "conditions", &conditions) ||
+      !json_object_is_type(conditions, json_type_array)) {
+    conditions = json_object_new_array();
+    if (!conditions ||
+        json_object_object_add(status, "conditions", conditions)) {
+      json_object_put(conditions);
+      return WFE_E_NOMEM;
+    }
+  }
+  json_object *condition = NULL;
+  for (size_t i = 0; i < json_object_array_length(conditions); i++) {
+    json_object *c = json_object_array_get_idx(conditions, i);
+    const char *t = wfe_json_get_string(c, "type");
+    if (t && strcmp(t, type) == 0)
+      condition = c;
+  }
+  if (!condition) {
+    condition = json_object_new_object();
+    if (!condition || json_object_array_add(conditions, condition)) {
+      json_object_put(condition);
+      return WFE_E_NOMEM;
+    }
+  }
+  const char *old_status = wfe_json_get_string(condition, "status");
+  char now[32];
+  now_rfc3339(now);
+  int rc = wfe_json_set_string(condition, "type", type);
+  if (!rc && (!old_status || strcmp(old_status, condition_status) != 0))
+    rc = wfe_json_set_string(condition, "lastTransitionTime", now);
+  if (!rc)
+    rc = wfe_json_set_string(condition, "status", condition_status);
+  if (!rc)
+    rc = wfe_json_set_string(condition, "reason", reason);
+  if (!rc)
+    rc = wfe_json_set_string(condition, "message", message ? message : "");
+  if (!rc && json_object_object_add(condition, "observedGeneration",
+                                    json_object_new_int64(generation)))
+    rc = WFE_E_NOMEM;
+  return rc;
+}
+
+static int apply_change(void *ctx, json_object *obj, struct wfe_error *err)
+{
+  const struct status_change *c = ctx;
+  json_object *status = wfe_json_ensure_object(obj, "status");
+  if (!status)
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  json_object *before = NULL;
+  if (json_object_deep_copy(status, &before, NULL))
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+
+  json_object *generation_obj = wfe_json_get(obj, "metadata.generation");
+  int64_t generation = json_object_get_int64(generation_obj);
+  const char *reason = c->reason ? c->reason : c->phase;
+  int rc = set_or_delete(status, "phase", c->phase);
+  if (!rc)
+    rc = set_or_delete(status, "outcome", c->outcome);
+  if (!rc)
+    rc = set_or_delete(status, "reason", c->reason);
+  if (!rc)
+    rc = set_or_delete(status, "message", c->message);
+  if (!rc && c->engine)
+    rc = wfe_json_set_string(status, "engine", c->engine);
+  json_object *copy = NULL;
+  if (!rc && c->run_ref &&
+      (json_object_deep_copy(c->run_ref, &copy, NULL) ||
+       json_object_object_add(status, "pipelineRunRef", copy)))
+    rc = WFE_E_NOMEM;
+  /* Times are set once: a later reconcile never moves them. */
+  if (!rc && c->start_time && !wfe_json_get(status, "startTime"))
+    rc = wfe_json_set_string(status, "startTime", c->start_time);
+  if (!rc && c->completion_time && !wfe_json_get(status, "completionTime"))
+    rc = wfe_json_set_string(status, "completionTime", c->completion_time);
+  json_object_object_del(status, "failureDetails");
+  copy = NULL;
+  if (!rc && c->failure &&
+      (json_object_deep_copy(c->failure, &copy, NULL) ||
+       json_object_object_add(status, "failureDetails", copy)))
+    rc = WFE_E_NOMEM;
+  if (!rc && json_object_object_add(status, "observedGeneration",
+                                    json_object_new_int64(generation)))
+    rc = WFE_E_NOMEM;
+  if (!rc)
+    rc = set_condition(status, "Succeeded", c->condition_status, reason,
+                       c->message, generation);
+  int changed = !json_object_equal(before, status);
+  json_object_put(before);
+  if (rc)
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  return changed ? WFE_MUTATE_WRITE : WFE_MUTATE_SKIP;
+}
+
+static void remember_write(struct wfe_reconciler *r, const char *key,
+                           const char *before, json_object *written)
+{
+  json_object *entry = json_object_new_object();
+  json_object *copy = NULL;
+  if (!entry || !before || json_object_deep_copy(written, &copy, NULL) ||
+      wfe_json_set_string(entry, "before", before) ||
+      json_object_object_add(entry, "object", copy)) {
+    json_object_put(copy);
+    json_object_put(entry);
+    return; /* only an optimisation */
+  }
+  pthread_mutex_lock(&r->written_lock);
+  json_object_object_add(r->written, key, entry);
+  pthread_mutex_unlock(&r->written_lock);
+}
+
+/* The newest copy of `cached`: our own write when the cache lags it. Takes
+ * ownership of `cached`. */
+static json_object *freshest(struct wfe_reconciler *r, const char *key,
+                             json_object *cached)
+{
+  const char *rv = wfe_json_get_string(cached, "metadata.resourceVersion");
+  json_object *result = cached;
+  pthread_mutex_lock(&r->written_lock);
+  json_object *entry = NULL;
+  if (json_object_object_get_ex(r->written, key, &entry)) {
+    const char *before = wfe_json_get_string(entry, "before");
+    json_object *copy = NULL;
+    if (rv && before && !strcmp(rv, before) &&
+        !json_object_deep_copy(wfe_json_get(entry, "object"), &copy, NULL)) {
+      json_object_put(cached);
+      result = copy;
+    } else {
+      json_object_object_del(r->written, key); /* the cache caught up */
+    }
+  }
+  pthread_mutex_unlock(&r->written_lock);
+  return result;
+}
+
+static void forget_write(struct wfe_reconciler *r, const char *key)
+{
+  pthread_mutex_lock(&r->written_lock);
+  json_object_object_del(r->written, key);
+  pthread_mutex_unlock(&r->written_lock);
+}
+
+/* Writes `change`; *out_written is non-zero when the API was changed (so
+ * events and metrics fire once per transition). */
+static int write_status(struct pass *p, const struct status_change *change,
+                        int *out_written)
+{
+  struct wfe_write_options options = {.gate = p->r->options.gate,
+                                      .gate_ctx = p->r->options.gate_ctx};
+  json_object *written = NULL;
+  int writes = 0;
+  *out_written = 0;
+  char *before = NULL;
+  const char *rv =
+      wfe_json_get_string(p->execution, "metadata.resourceVersion");
+  if (rv && !(before = strdup(rv)))
+    return wfe_error_set(p->err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  int rc =
+      wfe_write_status(p->r->options.client, &executions_resource,
+                       p->namespace_name, p->name, p->execution, apply_change,
+                       (void *)change, &options, &written, &writes, p->err);
+  count_write(p->r, WRITE_STATUS, writes);
+  if (rc) {
+    free(before);
+    json_object_put(written);
+    return rc;
+  }
+  if (written) {
+    /* SKIP hands back the newest copy read; a write the object as written. */
+    const char *phase = wfe_json_get_string(written, "status.phase");
+    *out_written = writes > 0 && phase && strcmp(phase, change->phase) == 0;
+    if (*out_written)
+      remember_write(p->r, p->key, before, written);
+    json_object_put(p->execution);
+    p->execution = written;
+  }
+  free(before);
+  return 0;
+}
+
+/* Ends the execution Failed without a run outcome worth more: validation,
+ * unsupported engine, conflicts, a run deleted under it. */
+static int fail_execution(struct pass *p, const char *reason,
+                          const char *message, const char *event_reason)
+{
+  char now[32];
+  now_rfc3339(now);
+  struct status_change change = {
+      .phase = "Failed",
+      .outcome = "Failed",
+      .reason = reason,
+      .message = message,
+      .engine = engine_name_of(p),
+      .run_ref = wfe_json_get(p->execution, "status.pipelineRunRef"),
+      .completion_time = now,
+      .condition_status = "False",
+  };
+  int written = 0;
+  struct wfe_error write_err = WFE_ERROR_INIT;
+  struct wfe_error *saved = p->err;
+  p->err = &write_err;
+  int rc = write_status(p, &change, &written);
+  p->err = saved;
+  if (rc) {
+    wfe_error_set(p->err, write_err.code, write_err.retryable, write_err.reason,
+                  write_err.field, "%s", wfe_error_message(&write_err));
+    wfe_error_clear(&write_err);
+    return rc;
+  }
+  wfe_error_clear(&write_err);
+  track_running(p->r, p->key, 0);
+  if (written) {
+    wfe_log_info(LOGGER, p->key, "failed: %s: %s", reason, message);
+    record_event(p, "Warning", event_reason, message);
+    const char *labels[] = {engine_name_of(p), "Failed"};
+    wfe_metric_add(p->r->executions_total, labels, 1);
+  }
+  return 0;
+}
+
+/* ---- deletion ------------------------------------------------------------
+ */
+
+static int has_finalizer(json_object *execution)
+{
+  json_object *list = wfe_json_get(execution, "metadata.finalizers");
+  for (size_t i = 0; json_object_is_type(list, json_type_array) &&
+                     i < json_object_array_length(list);
+       i++) {
+    const char *f = json_object_get_string(json_object_array_get_idx(list, i));
+    if (f && strcmp(f, WFE_FINALIZER) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* With a separate execution namespace no ownerReference can reach the run,
+ * so the finalizer deletes it before the execution goes. */
+static int finalize(struct pass *p)
+{
+  if (!has_finalizer(p->execution))
+    return 0;
+  const char *run_ns =
+      wfe_json_get_string(p->execution, "status.pipelineRunRef.namespace");
+  const char *run_name =
+      wfe_json_get_string(p->execution, "status.pipelineRunRef.name");
+  const char *api_version =
+      wfe_json_get_string(p->execution, "status.pipelineRunRef.apiVersion");
+  const struct wfe_engine_slot *slot = NULL;
+  struct wfe_error ignored = WFE_ERROR_INIT;
+  wfe_run_select_engine(p->r->options.registry, p->execution,
+                        p->r->options.default_engine, &slot, &ignored);
+  wfe_error_clear(&ignored);
+  if (run_ns && run_name && slot &&
+      (!api_version ||
+       strcmp(api_version, slot->engine->run_type->api_version) == 0)) {
+    if (p->r->options.gate && !p->r->options.gate(p->r->options.gate_ctx))
+      return wfe_error_set(p->err, WFE_E_UNAVAILABLE, 1, "NotLeader", NULL,
+                           "not the leader: no writes");
+    struct wfe_resource run_res = {slot->engine->run_type->api_version,
+                                   slot->engine->run_type->resource, 1};
+    struct wfe_delete_options del = {
+        .precondition_uid =
+            wfe_json_get_string(p->execution, "status.pipelineRunRef.uid"),
+        .propagation_policy = "Background"};
+    int rc = wfe_kube_delete(p->r->options.client, &run_res, run_ns, run_name,
+                             &del, p->err);
+    count_write(p->r, WRITE_DELETE, 1);
+    if (rc && rc != WFE_E_NOT_FOUND &&
+        !(p->err->http_status == 409)) /* uid changed: not our run */
+      return rc;
+    wfe_error_clear(p->err);
+  }
+  struct wfe_write_options options = {.gate = p->r->options.gate,
+                                      .gate_ctx = p->r->options.gate_ctx};
+  int writes = 0;
+  int rc = wfe_finalizer_remove(p->r->options.client, &executions_resource,
+                                p->namespace_name, p->name, WFE_FINALIZER,
+                                &options, NULL, &writes, p->err);
+  count_write(p->r, WRITE_FINALIZER, writes);
+  if (rc == WFE_E_NOT_FOUND) {
+    wfe_error_clear(p->err);
+    rc = 0;
+  }
+  return rc;
+}
+
+/* ---- the run -------------------------------------------------------------
+ */
+
+static json_object *run_reference(const struct wfe_engine_slot *slot,
+                                  json_object *run)
+{
+  json_object *ref = json_object_new_object();
+  if (!ref)
+    return NULL;
+  const wfe_run_type *type = slot->engine->run_type;
+  const char *uid = wfe_json_get_string(run, "metadata.uid");
+  if (wfe_json_set_string(ref, "apiVersion", type->api_version) ||
+      wfe_json_set_string(ref, "kind", type->kind) ||
+      wfe_json_set_string(ref, "namespace",
+                          wfe_json_get_string(run, "metadata.namespace")) ||
+      wfe_json_set_string(ref, "name",
+                          wfe_json_get_string(run, "metadata.name")) ||
+      (uid && wfe_json_set_string(ref, "uid", uid))) {
+    json_object_put(ref);
+    return NULL;
+  }
+  return ref;
+}
+
+static void describe_run(const struct pass *p, json_object *run, char *out,
+                         size_t size)
+{
+  snprintf(out, size, "%s %s/%s", p->slot->engine->run_type->kind,
+           wfe_json_get_string(run, "metadata.namespace"),
+           wfe_json_get_string(run, "metadata.name"));
+}
+
+/* Finds the run in the cache. When `confirm` is set, a run missing there is
+ * looked up in the API server before it is declared gone (the cache may lag
+ * a create by milliseconds); otherwise creating it settles the question. */
+static int find_run(struct pass *p, json_object *rendered, int confirm,
+                    json_object **out)
+{
+  const wfe_run_type *type = p->slot->engine->run_type;
+  const char *ns = wfe_json_get_string(rendered, "metadata.namespace");
+  const char *name = wfe_json_get_string(rendered, "metadata.name");
+  *out = NULL;
+  int rc = p->r->options.get_run(p->r->options.cache_ctx, type, ns, name, out);
+  if (rc != WFE_E_NOT_FOUND || !confirm)
+    return rc;
+  struct wfe_resource res = {type->api_version, type->resource, 1};
+  rc = wfe_kube_get(p->r->options.client, &res, ns, name, out, p->err);
+  if (rc == WFE_E_NOT_FOUND)
+    wfe_error_clear(p->err);
+  return rc;
+}
+
+static int create_run(struct pass *p, json_object *rendered, json_object **out)
+{
+  const wfe_run_type *type = p->slot->engine->run_type;
+  struct wfe_resource res = {type->api_version, type->resource, 1};
+  const char *ns = wfe_json_get_string(rendered, "metadata.namespace");
+  if (p->r->options.gate && !p->r->options.gate(p->r->options.gate_ctx))
+    return wfe_error_set(p->err, WFE_E_UNAVAILABLE, 1, "NotLeader", NULL,
+                         "not the leader: no writes");
+  int rc =
+      wfe_kube_create(p->r->options.client, &res, ns, rendered, out, p->err);
+  count_write(p->r, WRITE_CREATE, 1);
+  if (rc && p->err->http_status == 409) {
+    /* Created by an earlier attempt (a retried POST, or a crash before the
+     * status write): read it and decide about adoption. */
+    wfe_error_clear(p->err);
+    return wfe_kube_get(p->r->options.client, &res, ns,
+                        wfe_json_get_string(rendered, "metadata.name"), out,
+                        p->err);
+  }
+  if (rc) { /* e.g. forbidden by RBAC or a webhook: retried with backoff */
+    char what[512];
+    describe_run(p, rendered, what, sizeof(what));
+    struct wfe_buf message = WFE_BUF_INIT;
+    if (!wfe_buf_printf(&message, "Cannot create %s: %s", what,
+                        wfe_error_message(p->err)))
+      record_event(p, "Warning", "RunCreateFailed", wfe_buf_str(&message));
+    wfe_buf_free(&message);
+  } else {
+    char what[512], message[640];
+    describe_run(p, *out, what, sizeof(what));
+    snprintf(message, sizeof(message), "Created %s", what);
+    wfe_log_info(LOGGER, p->key, "%s", message);
+    char reason[96];
+    snprintf(reason, sizeof(reason), "%sCreated", type->kind);
+    record_event(p, "Normal", reason, message);
+  }
+  return rc;
+}
+
+/* Writes what the engine's reading of the run says. */
+static int report_run(struct pass *p, json_object *run, json_object *reading,
+                      struct wfe_reconcile_result *result)
+{
+  const char *phase = wfe_json_get_string(reading, "phase");
+  int terminal = !strcmp(phase, "Completed") || !strcmp(phase, "Failed");
+  char now[32];
+  now_rfc3339(now);
+  json_object *ref = run_reference(p->slot, run);
+  if (!ref)
+    return wfe_error_set(p->err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  const char *start = wfe_json_get_string(reading, "startTime");
+  const char *end = wfe_json_get_string(reading, "completionTime");
+  const char *message = wfe_json_get_string(reading, "message");
+  char created[640];
+  struct wfe_buf detailed = WFE_BUF_INIT;
+  json_object *failure = wfe_json_get(reading, "failure");
+  const char *task = wfe_json_get_string(failure, "task");
+  const char *step = wfe_json_get_string(failure, "step");
+  json_object *exit_code = wfe_json_get(failure, "exitCode");
+  if (terminal && task) { /* where it broke, for `kubectl get wfe` */
+    int rc = wfe_buf_printf(&detailed, "%s%stask %s", message ? message : "",
+                            message ? "; " : "", task);
+    if (!rc && step)
+      rc = wfe_buf_printf(&detailed, ", step %s", step);
+    if (!rc && exit_code)
+      rc = wfe_buf_printf(&detailed, " exited with code %d",
+                          json_object_get_int(exit_code));
+    if (!rc)
+      message = wfe_buf_str(&detailed);
+  }
+  if (!terminal && !message) {
+    char what[512];
+    describe_run(p, run, what, sizeof(what));
+    snprintf(created, sizeof(created), "%s is running", what);
+    message = created;
+  }
+  struct status_change change = {
+      .phase = terminal ? phase : "Running",
+      .outcome = terminal ? wfe_json_get_string(reading, "outcome") : NULL,
+      .reason = wfe_json_get_string(reading, "reason"),
+      .message = message,
+      .engine = p->slot->engine->name,
+      .run_ref = ref,
+      .start_time = start ? start : now,
+      .completion_time = terminal ? (end ? end : now) : NULL,
+      .failure = wfe_json_get(reading, "failure"),
+      .condition_status =
+          !terminal ? "Unknown"
+                    : (!strcmp(phase, "Completed") ? "True" : "False"),
+  };
+  if (!change.reason)
+    change.reason = terminal ? phase : "Running";
+  /* While it runs, the status says so once: progress messages would cost a
+   * write each and are in the run object for whoever wants them. */
+  const char *current = wfe_json_get_string(p->execution, "status.phase");
+  if (!terminal && current && !strcmp(current, "Running") &&
+      wfe_json_get(p->execution, "status.pipelineRunRef.uid")) {
+    json_object_put(ref);
+    wfe_buf_free(&detailed);
+    track_running(p->r, p->key, 1);
+    result->requeue_after_ms = p->r->options.resync_period_ms;
+    return 0;
+  }
+  int written = 0;
+  int rc = write_status(p, &change, &written);
+  json_object_put(ref);
+  if (rc) {
+    wfe_buf_free(&detailed);
+    return rc;
+  }
+  track_running(p->r, p->key, !terminal);
+  if (!terminal) {
+    result->requeue_after_ms = p->r->options.resync_period_ms;
+    wfe_buf_free(&detailed);
+    return 0;
+  }
+  if (written) {
+    const char *outcome = change.outcome;
+    int success = strcmp(phase, "Completed") == 0;
+    wfe_log_info(LOGGER, p->key, "%s (%s)%s%s", phase, outcome,
+                 message ? ": " : "", message ? message : "");
+    record_event(p, success ? "Normal" : "Warning",
+                 success ? "WorkflowCompleted" : "WorkflowFailed",
+                 message ? message : outcome);
+    const char *labels[] = {p->slot->engine->name, outcome};
+    wfe_metric_add(p->r->executions_total, labels, 1);
+    time_t t0, t1;
+    if (!parse_rfc3339(wfe_json_get_string(p->execution, "status.startTime"),
+                       &t0) &&
+        !parse_rfc3339(
+            wfe_json_get_string(p->execution, "status.completionTime"), &t1))
+      wfe_metric_observe(p->r->duration, labels, difftime(t1, t0));
+  }
+  wfe_buf_free(&detailed);
+  return 0;
+}
+
+/* Maps an engine or API error: retryable ones go back to the queue, the
+ * rest end the execution Failed with the engine's reason. */
+static int engine_error(struct pass *p, int rc)
+{
+  struct wfe_error *err = p->err;
+  if (err->retryable || rc == WFE_E_UNAVAILABLE || rc == WFE_E_NOMEM ||
+      rc == WFE_E_INTERNAL)
+    return rc;
+  const char *reason = err->reason ? err->reason : "EngineError";
+  const char *event =
+      rc == WFE_E_UNSUPPORTED
+          ? "UnsupportedEngine"
+          : (!strcmp(reason, "UnsupportedEngine") ? "UnsupportedEngine"
+                                                  : "ValidationFailed");
+  char *message = strdup(wfe_error_message(err));
+  char *reason_copy = strdup(reason);
+  wfe_error_clear(err);
+  rc = message && reason_copy
+           ? fail_execution(p, reason_copy, message, event)
+           : wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  free(message);
+  free(reason_copy);
+  return rc;
+}
+
+static int ensure_finalizer(struct pass *p)
+{
+  if (!p->r->options.execution_namespace || has_finalizer(p->execution))
+    return 0;
+  struct wfe_write_options options = {.gate = p->r->options.gate,
+                                      .gate_ctx = p->r->options.gate_ctx};
+  json_object *updated = NULL;
+  int writes = 0;
+  int rc = wfe_finalizer_add(p->r->options.client, &executions_resource,
+                             p->namespace_name, p->name, WFE_FINALIZER,
+                             &options, &updated, &writes, p->err);
+  count_write(p->r, WRITE_FINALIZER, writes);
+  if (!rc && updated) {
+    json_object_put(p->execution);
+    p->execution = updated;
+  } else {
+    json_object_put(updated);
+  }
+  return rc;
+}
+
+static int reconcile_run(struct pass *p, struct wfe_reconcile_result *result)
+{
+  json_object *rendered = NULL;
+  int rc = wfe_run_render(p->slot, p->execution, 0,
+                          p->r->options.execution_namespace, &rendered, p->err);
+  if (rc)
+    return engine_error(p, rc);
+
+  json_object *run = NULL;
+  const char *phase = wfe_json_get_string(p->execution, "status.phase");
+  const char *known =
+      wfe_json_get_string(p->execution, "status.pipelineRunRef.name");
+  int started = phase && !strcmp(phase, "Running") && known &&
+                !strcmp(known, wfe_json_get_string(rendered, "metadata.name"));
+  rc = find_run(p, rendered, started, &run);
+  if (rc == WFE_E_NOT_FOUND && started) {
+    char what[512], message[640];
+    describe_run(p, rendered, what, sizeof(what));
+    snprintf(message, sizeof(message),
+             "%s was deleted while the workflow was running", what);
+    json_object_put(rendered);
+    return fail_execution(p, "RunDeleted", message, "WorkflowFailed");
+  }
+  if (rc == WFE_E_NOT_FOUND)
+    rc = create_run(p, rendered, &run);
+  if (rc) {
+    json_object_put(rendered);
+    return rc;
+  }
+  if (!wfe_run_belongs_to(run,
+                          wfe_json_get_string(p->execution, "metadata.uid"))) {
+    char what[512], message[800];
+    describe_run(p, rendered, what, sizeof(what));
+    snprintf(message, sizeof(message),
+             "%s already exists and does not belong to this "
+             "WorkflowExecution; it was left untouched",
+             what);
+    json_object_put(rendered);
+    json_object_put(run);
+    return fail_execution(p, "RunConflict", message, "WorkflowFailed");
+  }
+  json_object_put(rendered);
+
+  json_object *reading = NULL;
+  rc = wfe_dispatch_interpret(p->slot, run, &reading, p->err);
+  if (!rc)
+    rc = report_run(p, run, reading, result);
+  else
+    rc = engine_error(p, rc);
+  json_object_put(reading);
+  json_object_put(run);
+  return rc;
+}
+
+static int split_key(const char *key, struct wfe_buf *ns, const char **name)
+{
+  const char *slash = strchr(key, '/');
+  if (!slash || slash == key || !slash[1])
+    return WFE_E_INVALID;
+  *name = slash + 1;
+  return wfe_buf_append(ns, key, (size_t)(slash - key));
+}
+
+int wfe_reconciler_reconcile(void *ctx, const char *key,
+                             struct wfe_reconcile_result *result,
+                             struct wfe_error *err)
+{
+  struct wfe_reconciler *r = ctx;
+  struct wfe_buf ns = WFE_BUF_INIT;
+  const char *name = NULL;
+  if (split_key(key, &ns, &name)) {
+    wfe_buf_free(&ns);
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidKey", NULL,
+                         "not a namespace/name key: %s", key);
+  }
+  struct pass p = {r, key, wfe_buf_str(&ns), name, NULL, NULL, err};
+  int rc = r->options.get_execution(r->options.cache_ctx, p.namespace_name,
+                                    name, &p.execution);
+  if (rc == WFE_E_NOT_FOUND) { /* deleted: its run goes by ownerReference */
+    track_running(r, key, 0);
+    forget_write(r, key);
+    wfe_buf_free(&ns);
+    return 0;
+  }
+  if (rc) {
+    wfe_buf_free(&ns);
+    return wfe_error_set(err, rc, 1, "CacheError", NULL,
+                         "cannot read %s from the cache", key);
+  }
+
+  p.execution = freshest(r, key, p.execution);
+  const char *phase = wfe_json_get_string(p.execution, "status.phase");
+  int terminal =
+      phase && (!strcmp(phase, "Completed") || !strcmp(phase, "Failed"));
+  if (wfe_json_get(p.execution, "metadata.deletionTimestamp")) {
+    rc = finalize(&p);
+  } else if (terminal) {
+    track_running(r, key, 0);
+    rc = 0;
+  } else if ((rc = wfe_run_select_engine(r->options.registry, p.execution,
+                                         r->options.default_engine, &p.slot,
+                                         err))) {
+    rc = engine_error(&p, rc);
+  } else if (!(rc = ensure_finalizer(&p))) {
+    rc = reconcile_run(&p, result);
+  }
+  json_object_put(p.execution);
+  wfe_buf_free(&ns);
+  return rc;
+}
+
+/* ---- lifecycle -----------------------------------------------------------
+ */
+
+static void register_metrics(struct wfe_reconciler *r)
+{
+  struct wfe_metrics *m = r->options.metrics;
+  if (!m)
+    return;
+  static const char *const outcome_labels[] = {"engine", "outcome"};
+  static const char *const engine_label[] = {"engine"};
+  static const char *const kind_label[] = {"kind"};
+  static const double buckets[] = {1,   5,   10,   30,   60,  120,
+                                   300, 600, 1800, 3600, 7200};
+  r->executions_total = wfe_metrics_counter(
+      m, "wfe_executions_total",
+      "WorkflowExecutions that reached a terminal phase, by engine and "
+      "outcome",
+      outcome_labels, 2);
+  r->duration = wfe_metrics_histogram(
+      m, "wfe_execution_duration_seconds",
+      "Time from a run's start to its completion", engine_label, 1, buckets,
+      sizeof(buckets) / sizeof(buckets[0]));
+  r->running = wfe_metrics_gauge(m, "wfe_executions_running",
+                                 "WorkflowExecutions now Running", NULL, 0);
+  r->writes_total = wfe_metrics_counter(
+      m, "wfe_reconciler_api_writes_total",
+      "API writes made by the reconciler, by kind", kind_label, 1);
+}
+
+int wfe_reconciler_new(const struct wfe_reconciler_options *options,
+                       struct wfe_reconciler **out, struct wfe_error *err)
+{
+  *out = NULL;
+  if (!options->client || !options->registry || !options->get_execution ||
+      !options->get_run || !options->default_engine)
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidArgument", NULL,
+                         "reconciler options are incomplete");
+  struct wfe_reconciler *r = calloc(1, sizeof(*r));
+  if (!r || !(r->running_keys = json_object_new_object()) ||
+      !(r->written = json_object_new_object())) {
+    if (r)
+      json_object_put(r->running_keys);
+    free(r);
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  }
+  r->options = *options;
+  if (r->options.resync_period_ms <= 0)
+    r->options.resync_period_ms = 10000;
+  pthread_mutex_init(&r->running_lock, NULL);
+  pthread_mutex_init(&r->written_lock, NULL);
+  register_metrics(r);
+  *out = r;
+  return 0;
+}
+
+void wfe_reconciler_free(struct wfe_reconciler *r)
+{
+  if (!r)
+    return;
+  json_object_put(r->running_keys);
+  json_object_put(r->written);
+  pthread_mutex_destroy(&r->running_lock);
+  pthread_mutex_destroy(&r->written_lock);
+  free(r);
+}

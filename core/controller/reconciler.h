@@ -1,0 +1,62 @@
+/*
+ * The WorkflowExecution reconciler: ADR-044's flow for one key. It validates
+ * the execution, dispatches it to its engine, creates the one run object the
+ * engine renders (idempotently: the name is derived from the execution's
+ * identity, an existing run with our uid label is adopted, any other is a
+ * conflict left untouched), and writes phase and outcome back from the
+ * engine's reading of the run. Reads come from the caches; writes go to the
+ * API: one create, one status write when the run starts, one when it ends.
+ */
+#ifndef WFE_CONTROLLER_RECONCILER_H
+#define WFE_CONTROLLER_RECONCILER_H
+
+#include <json-c/json.h>
+
+#include <wfe/engine.h>
+
+#include "error.h"
+#include "plugin_loader.h"
+#include "workers.h"
+
+struct wfe_kube_client;
+struct wfe_event_recorder;
+struct wfe_metrics;
+struct wfe_reconciler;
+
+/* The finalizer that deletes a run in a separate execution namespace. */
+#define WFE_FINALIZER "kubernaut.ai/workflowexecution-run"
+
+struct wfe_reconciler_options {
+  struct wfe_kube_client *client;
+  const struct wfe_registry *registry;
+  const char *default_engine;      /* "tekton" */
+  const char *execution_namespace; /* NULL: each execution's own */
+  long resync_period_ms;           /* safety-net re-queue while running */
+
+  /* Cache reads, supplied by whoever runs the informers. Each returns 0
+   * with a new object in *out, WFE_E_NOT_FOUND, or another code. */
+  int (*get_execution)(void *ctx, const char *namespace_name, const char *name,
+                       json_object **out);
+  int (*get_run)(void *ctx, const wfe_run_type *type,
+                 const char *namespace_name, const char *name,
+                 json_object **out);
+  void *cache_ctx;
+
+  /* Asked before every write (leader election); NULL: always. */
+  int (*gate)(void *gate_ctx);
+  void *gate_ctx;
+
+  struct wfe_event_recorder *events; /* may be NULL */
+  struct wfe_metrics *metrics;       /* may be NULL */
+};
+
+int wfe_reconciler_new(const struct wfe_reconciler_options *options,
+                       struct wfe_reconciler **out, struct wfe_error *err);
+void wfe_reconciler_free(struct wfe_reconciler *reconciler);
+
+/* A wfe_reconcile_fn: `ctx` is the reconciler, `key` "namespace/name". */
+int wfe_reconciler_reconcile(void *ctx, const char *key,
+                             struct wfe_reconcile_result *result,
+                             struct wfe_error *err);
+
+#endif
