@@ -8,10 +8,14 @@
 
 #include "status.h"
 
-static int buf_reserve(struct wfe_buf *buf, size_t extra)
+int wfe_buf_reserve(struct wfe_buf *buf, size_t extra)
 {
   if (extra > SIZE_MAX - buf->len - 1)
     return WFE_E_NOMEM;
+  if (buf->limit && extra > buf->limit - buf->len) {
+    buf->exceeded = 1;
+    return WFE_E_NOMEM;
+  }
   size_t need = buf->len + extra + 1;
   if (need <= buf->cap)
     return 0;
@@ -28,7 +32,7 @@ static int buf_reserve(struct wfe_buf *buf, size_t extra)
 
 int wfe_buf_append(struct wfe_buf *buf, const char *data, size_t len)
 {
-  int rc = buf_reserve(buf, len);
+  int rc = wfe_buf_reserve(buf, len);
   if (rc)
     return rc;
   if (len)
@@ -51,7 +55,7 @@ int wfe_buf_vprintf(struct wfe_buf *buf, const char *fmt, va_list ap)
   va_end(copy);
   if (n < 0)
     return WFE_E_INTERNAL;
-  int rc = buf_reserve(buf, (size_t)n);
+  int rc = wfe_buf_reserve(buf, (size_t)n);
   if (rc)
     return rc;
   vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);

@@ -60,6 +60,12 @@ static int apply_config_flag(struct wfe_config *c, int opt, const char *arg,
     return wfe_config_set_string(&c->log_format, arg);
   case WFE_CLI_LOG_LEVEL:
     return wfe_config_set_string(&c->log_level, arg);
+  case WFE_CLI_ENGINE_ISOLATION:
+    if (wfe_parse_isolation(arg, &c->engine_isolation))
+      return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidFlag",
+                           "engineIsolation",
+                           "--engine-isolation: must be process or none");
+    return 0;
   default:
     return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidFlag", NULL,
                          "unknown option");
@@ -129,9 +135,9 @@ int wfe_cli_finish(int exit_code, struct wfe_config *config,
   return exit_code;
 }
 
-/* <directory of the running executable>/../lib/wfe/plugins.d, newly
- * allocated, or NULL when the executable's path cannot be read. */
-static char *default_plugins_dir(void)
+/* <directory of the running executable>/../`subdir`, newly allocated, or
+ * NULL when the executable's path cannot be read. */
+static char *beside_executable(const char *subdir)
 {
   struct wfe_buf exe = WFE_BUF_INIT;
   size_t size = 256;
@@ -158,7 +164,7 @@ static char *default_plugins_dir(void)
   /* <prefix>/bin/wfe-controller -> <prefix>/lib/wfe/plugins.d */
   char *bin_dir = dirname(exe.data);
   struct wfe_buf dir = WFE_BUF_INIT;
-  int rc = wfe_buf_printf(&dir, "%s/../%s", bin_dir, WFE_PLUGIN_SUBDIR);
+  int rc = wfe_buf_printf(&dir, "%s/../%s", bin_dir, subdir);
   wfe_buf_free(&exe);
   char *resolved = rc ? NULL : realpath(dir.data, NULL);
   if (resolved) { /* a tidy path for listings; the raw one works as well */
@@ -172,19 +178,32 @@ static char *default_plugins_dir(void)
   return wfe_buf_steal(&dir);
 }
 
+char *wfe_cli_plugins_dir(const struct wfe_config *config)
+{
+  return config->plugins_dir ? strdup(config->plugins_dir)
+                             : beside_executable(WFE_PLUGIN_SUBDIR);
+}
+
 static const char *engine_config(void *ctx, const char *engine_name)
 {
   return wfe_config_engine_json(ctx, engine_name);
 }
 
+static void engine_limits(void *ctx, const char *engine_name,
+                          struct wfe_engine_host_limits *out)
+{
+  wfe_config_engine_limits(ctx, engine_name, out);
+}
+
 int wfe_cli_load_registry(const struct wfe_config *config,
                           const struct wfe_host_services *services,
+                          const struct wfe_cli_load *load,
                           struct wfe_registry **out, struct wfe_error *err)
 {
-  char *default_dir = NULL;
+  char *default_dir = NULL, *host_program = NULL;
   const char *dir = config->plugins_dir;
   if (!dir) {
-    default_dir = default_plugins_dir();
+    default_dir = beside_executable(WFE_PLUGIN_SUBDIR);
     if (!default_dir)
       return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NoPluginsDir",
                            "pluginsDir",
@@ -192,14 +211,31 @@ int wfe_cli_load_registry(const struct wfe_config *config,
                            "executable; pass --plugins-dir");
     dir = default_dir;
   }
+  if (config->engine_isolation == WFE_ISOLATION_PROCESS &&
+      !(host_program =
+            beside_executable(WFE_ENGINE_HOST_SUBDIR "/wfe-engine-host"))) {
+    free(default_dir);
+    return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NoEngineHost", NULL,
+                         "cannot find wfe-engine-host next to the "
+                         "executable");
+  }
   struct wfe_loader_options options = {
       .plugins_dir = dir,
       .host = &services->table,
       .engine_config = engine_config,
       .engine_config_ctx = (void *)config,
+      .isolation = config->engine_isolation,
+      .host_executable = host_program,
+      .host_threads = config->workers,
+      .host_load_timeout_ms = config->host_limits.load_timeout_ms,
+      .engine_limits = engine_limits,
+      .engine_limits_ctx = (void *)config,
+      .metrics = load ? load->metrics : NULL,
+      .previous = load ? load->previous : NULL,
   };
   int rc = wfe_registry_load(&options, out, err);
   free(default_dir);
+  free(host_program);
   return rc;
 }
 

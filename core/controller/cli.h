@@ -38,6 +38,7 @@ enum wfe_cli_flag {
   WFE_CLI_PROBES,
   WFE_CLI_LOG_FORMAT,
   WFE_CLI_LOG_LEVEL,
+  WFE_CLI_ENGINE_ISOLATION,
 };
 
 /* A command's command line. */
@@ -75,11 +76,24 @@ int wfe_cli_parse(const struct wfe_cli_command *command, int argc, char **argv,
 int wfe_cli_finish(int exit_code, struct wfe_config *config,
                    struct wfe_error *err);
 
-/* Loads the registry for `config` (its pluginsDir or the default) with the
- * per-engine configuration blocks. Rejections are logged by the loader. */
+/* What a long-running load adds: metrics, and the registry it replaces. */
+struct wfe_cli_load {
+  struct wfe_metrics *metrics;
+  const struct wfe_registry *previous;
+};
+
+/* Loads the registry for `config` (its pluginsDir or the default, its
+ * isolation with the wfe-engine-host installed beside the executable, the
+ * per-engine configuration blocks and limits). `load` may be NULL.
+ * Rejections are logged by the loader. */
 int wfe_cli_load_registry(const struct wfe_config *config,
                           const struct wfe_host_services *services,
+                          const struct wfe_cli_load *load,
                           struct wfe_registry **out, struct wfe_error *err);
+
+/* The plugin directory of `config`: its pluginsDir, or the one installed
+ * beside the executable. Newly allocated; NULL when neither is known. */
+char *wfe_cli_plugins_dir(const struct wfe_config *config);
 
 /* Prints an error the way every command does: "wfe-controller: <message>". */
 void wfe_cli_error(const struct wfe_error *err);

@@ -117,6 +117,7 @@ int wfe_cmd_plugins(int argc, char **argv)
   static const struct option options[] = {
       {"plugins-dir", required_argument, NULL, WFE_CLI_PLUGINS_DIR},
       {"config", required_argument, NULL, WFE_CLI_CONFIG},
+      {"engine-isolation", required_argument, NULL, WFE_CLI_ENGINE_ISOLATION},
       {"required-engines", required_argument, NULL, WFE_CLI_REQUIRED_ENGINES},
       {"output", required_argument, NULL, 'o'},
       {"help", no_argument, NULL, 'h'},
@@ -140,7 +141,7 @@ int wfe_cmd_plugins(int argc, char **argv)
   wfe_host_services_init(&services, NULL, NULL);
   struct wfe_registry *reg = NULL;
   exit_code = WFE_EXIT_FAILURE;
-  if (!wfe_cli_load_registry(&config, &services, &reg, &err)) {
+  if (!wfe_cli_load_registry(&config, &services, NULL, &reg, &err)) {
     if (print_listing(reg, output))
       wfe_error_set(&err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
     else if (!wfe_registry_require(reg,

@@ -35,7 +35,7 @@ static int render_file(const struct wfe_config *config, const char *file,
   struct wfe_host_services services;
   wfe_host_services_init(&services, NULL, NULL);
   struct wfe_registry *reg = NULL;
-  rc = wfe_cli_load_registry(config, &services, &reg, err);
+  rc = wfe_cli_load_registry(config, &services, NULL, &reg, err);
   const struct wfe_engine_slot *slot = NULL;
   if (!rc)
     rc = wfe_run_select_engine(reg, execution, config->default_engine, &slot,
@@ -70,6 +70,7 @@ int wfe_cmd_render(int argc, char **argv)
       {"filename", required_argument, NULL, 'f'},
       {"plugins-dir", required_argument, NULL, WFE_CLI_PLUGINS_DIR},
       {"config", required_argument, NULL, WFE_CLI_CONFIG},
+      {"engine-isolation", required_argument, NULL, WFE_CLI_ENGINE_ISOLATION},
       {"execution-namespace", required_argument, NULL,
        WFE_CLI_EXECUTION_NAMESPACE},
       {"help", no_argument, NULL, 'h'},

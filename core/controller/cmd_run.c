@@ -29,7 +29,9 @@ static const char usage_text[] =
     "  --metrics-bind-address ADDR        /metrics (\":9090\"; \"0\" off)\n"
     "  --health-probe-bind-address ADDR   /healthz, /readyz (\":8081\")\n"
     "  --log-format json|text             log format (json)\n"
-    "  --log-level error|warn|info|debug  log level (info)\n";
+    "  --log-level error|warn|info|debug  log level (info)\n"
+    "  --engine-isolation process|none    engines in sandboxed engine hosts\n"
+    "                                     (process) or in the controller\n";
 
 static const struct option options[] = {
     {"config", required_argument, NULL, WFE_CLI_CONFIG},
@@ -49,6 +51,7 @@ static const struct option options[] = {
     {"health-probe-bind-address", required_argument, NULL, WFE_CLI_PROBES},
     {"log-format", required_argument, NULL, WFE_CLI_LOG_FORMAT},
     {"log-level", required_argument, NULL, WFE_CLI_LOG_LEVEL},
+    {"engine-isolation", required_argument, NULL, WFE_CLI_ENGINE_ISOLATION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };

@@ -85,10 +85,48 @@ int wfe_parse_duration_ms(const char *text, long *out)
   return 0;
 }
 
+int wfe_parse_bytes(const char *text, uint64_t *out)
+{
+  static const struct {
+    const char *suffix;
+    uint64_t scale;
+  } units[] = {{"", 1},           {"k", 1000},        {"M", 1000000},
+               {"G", 1000000000}, {"Ki", 1ull << 10}, {"Mi", 1ull << 20},
+               {"Gi", 1ull << 30}};
+  if (!text || !(*text >= '0' && *text <= '9'))
+    return WFE_E_INVALID;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (errno)
+    return WFE_E_INVALID;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if (!strcmp(end, units[i].suffix)) {
+      if (value > UINT64_MAX / units[i].scale)
+        return WFE_E_INVALID;
+      *out = value * units[i].scale;
+      return 0;
+    }
+  return WFE_E_INVALID;
+}
+
+int wfe_parse_isolation(const char *text, enum wfe_isolation *out)
+{
+  if (text && !strcmp(text, "process"))
+    *out = WFE_ISOLATION_PROCESS;
+  else if (text && !strcmp(text, "none"))
+    *out = WFE_ISOLATION_NONE;
+  else
+    return WFE_E_INVALID;
+  return 0;
+}
+
 int wfe_config_init(struct wfe_config *config)
 {
   memset(config, 0, sizeof(*config));
   config->workers = 4;
+  config->engine_isolation = WFE_ISOLATION_PROCESS;
+  config->max_consecutive_faults = 3;
   config->lease_duration_ms = 15000;
   config->renew_deadline_ms = 10000;
   config->retry_period_ms = 2000;
@@ -226,6 +264,135 @@ static int read_engines(struct reader *r, struct wfe_config *config,
   return 0;
 }
 
+static int read_bytes(struct reader *r, json_object *value, const char *key,
+                      uint64_t min, uint64_t *member)
+{
+  char reason[128];
+  snprintf(reason, sizeof(reason),
+           "must be a size such as \"512Mi\", \"1Gi\" or a byte count, at "
+           "least %llu bytes",
+           (unsigned long long)min);
+  uint64_t bytes = 0;
+  if (!json_object_is_type(value, json_type_string) &&
+      !json_object_is_type(value, json_type_int))
+    return bad_key(r, key, reason);
+  if (wfe_parse_bytes(json_object_get_string(value), &bytes) || bytes < min)
+    return bad_key(r, key, reason);
+  *member = bytes;
+  return 0;
+}
+
+/* A duration that must be positive, in ms or (whole) seconds. */
+static int read_positive_duration(struct reader *r, json_object *value,
+                                  const char *key, long *ms)
+{
+  long parsed = 0;
+  if (!json_object_is_type(value, json_type_string) ||
+      wfe_parse_duration_ms(json_object_get_string(value), &parsed) ||
+      parsed <= 0)
+    return bad_key(r, key,
+                   "must be a positive duration such as \"500ms\", \"5s\"");
+  *ms = parsed;
+  return 0;
+}
+
+/* The keys an engine's host limits take, under `prefix`. Returns 1 when
+ * `key` is none of them. */
+static int read_limit(struct reader *r, const char *prefix, const char *key,
+                      json_object *value, struct wfe_engine_host_limits *l)
+{
+  char name[192];
+  snprintf(name, sizeof(name), "%s.%.100s", prefix, key);
+  if (!strcmp(key, "callTimeout"))
+    return read_positive_duration(r, value, name, &l->call_timeout_ms);
+  if (!strcmp(key, "loadTimeout"))
+    return read_positive_duration(r, value, name, &l->load_timeout_ms);
+  if (!strcmp(key, "memoryLimit"))
+    return read_bytes(r, value, name, 32ull << 20, &l->memory_bytes);
+  if (!strcmp(key, "maxOutputSize"))
+    return read_bytes(r, value, name, 1024, &l->max_output);
+  if (!strcmp(key, "cpuLimit")) {
+    long ms = 0;
+    int rc = read_positive_duration(r, value, name, &ms);
+    if (!rc && ms < 1000)
+      rc = bad_key(r, name, "must be at least 1s of CPU time");
+    if (!rc)
+      l->cpu_seconds = (uint64_t)(ms + 999) / 1000;
+    return rc;
+  }
+  return 1;
+}
+
+static int read_engine_host_overrides(struct reader *r,
+                                      struct wfe_config *config,
+                                      json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "engineHost.engines",
+                   "must be a map of engine name to limits");
+  json_object_object_foreach(value, name, limits)
+  {
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "engineHost.engines.%.60s", name);
+    if (!wfe_is_dns_label(name))
+      return bad_key(r, prefix, "engine names are DNS labels");
+    if (!json_object_is_type(limits, json_type_object))
+      return bad_key(r, prefix, "must be a map of limits");
+    struct wfe_engine_host_config *grown = realloc(
+        config->engine_hosts, (config->engine_host_count + 1) * sizeof(*grown));
+    if (!grown)
+      return WFE_E_NOMEM;
+    config->engine_hosts = grown;
+    struct wfe_engine_host_config *slot = &grown[config->engine_host_count];
+    memset(slot, 0, sizeof(*slot));
+    if (!(slot->name = strdup(name)))
+      return WFE_E_NOMEM;
+    config->engine_host_count++;
+    json_object_object_foreach(limits, key, item)
+    {
+      int rc = read_limit(r, prefix, key, item, &slot->limits);
+      if (rc == 1) {
+        char full[192];
+        snprintf(full, sizeof(full), "%s.%.60s", prefix, key);
+        rc = bad_key(r, full,
+                     "unknown key (known: callTimeout, loadTimeout, "
+                     "memoryLimit, cpuLimit, maxOutputSize)");
+      }
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+static int read_engine_host(struct reader *r, struct wfe_config *config,
+                            json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "engineHost", "must be a map");
+  json_object_object_foreach(value, key, item)
+  {
+    int rc;
+    if (!strcmp(key, "engines"))
+      rc = read_engine_host_overrides(r, config, item);
+    else if (!strcmp(key, "maxConsecutiveFaults"))
+      rc = read_int(r, item, "engineHost.maxConsecutiveFaults", 1, 100,
+                    &config->max_consecutive_faults);
+    else if ((rc = read_limit(r, "engineHost", key, item,
+                              &config->host_limits)) == 1) {
+      char name[160];
+      snprintf(name, sizeof(name), "engineHost.%.100s", key);
+      rc = bad_key(r, name,
+                   "unknown key (known: callTimeout, loadTimeout, "
+                   "memoryLimit, cpuLimit, maxOutputSize, "
+                   "maxConsecutiveFaults, engines)");
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 static int read_leader_election(struct reader *r, struct wfe_config *config,
                                 json_object *value)
 {
@@ -317,6 +484,14 @@ static int read_top_level(struct reader *r, struct wfe_config *c,
     return read_duration(r, v, key, &c->resync_period_ms);
   if (!strcmp(key, "shutdownGracePeriod"))
     return read_duration(r, v, key, &c->shutdown_grace_ms);
+  if (!strcmp(key, "engineIsolation")) {
+    if (!json_object_is_type(v, json_type_string) ||
+        wfe_parse_isolation(json_object_get_string(v), &c->engine_isolation))
+      return bad_key(r, key, "must be \"process\" or \"none\"");
+    return 0;
+  }
+  if (!strcmp(key, "engineHost"))
+    return read_engine_host(r, c, v);
   return bad_key(r, key, "unknown key");
 }
 
@@ -373,6 +548,27 @@ int wfe_config_validate(const struct wfe_config *config, struct wfe_error *err)
   return 0;
 }
 
+void wfe_config_engine_limits(const struct wfe_config *config, const char *name,
+                              struct wfe_engine_host_limits *out)
+{
+  *out = config->host_limits;
+  for (size_t i = 0; i < config->engine_host_count; i++) {
+    const struct wfe_engine_host_limits *l = &config->engine_hosts[i].limits;
+    if (strcmp(config->engine_hosts[i].name, name) != 0)
+      continue;
+    if (l->call_timeout_ms)
+      out->call_timeout_ms = l->call_timeout_ms;
+    if (l->load_timeout_ms)
+      out->load_timeout_ms = l->load_timeout_ms;
+    if (l->memory_bytes)
+      out->memory_bytes = l->memory_bytes;
+    if (l->cpu_seconds)
+      out->cpu_seconds = l->cpu_seconds;
+    if (l->max_output)
+      out->max_output = l->max_output;
+  }
+}
+
 const char *wfe_config_engine_json(const struct wfe_config *config,
                                    const char *name)
 {
@@ -403,5 +599,8 @@ void wfe_config_free(struct wfe_config *config)
   free(config->health_probe_bind_address);
   free(config->log_format);
   free(config->log_level);
+  for (size_t i = 0; i < config->engine_host_count; i++)
+    free(config->engine_hosts[i].name);
+  free(config->engine_hosts);
   memset(config, 0, sizeof(*config));
 }

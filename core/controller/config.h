@@ -7,12 +7,21 @@
 #define WFE_CONTROLLER_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "engine_host.h"
 #include "error.h"
+#include "plugin_loader.h"
 
 struct wfe_engine_config {
   char *name; /* engine name */
   char *json; /* its configuration object as JSON text */
+};
+
+/* engineHost.engines.<name>: one engine's host limits over the defaults. */
+struct wfe_engine_host_config {
+  char *name;
+  struct wfe_engine_host_limits limits; /* 0 members: the defaults' */
 };
 
 struct wfe_config {
@@ -39,6 +48,11 @@ struct wfe_config {
   char *log_level;                 /* "info" */
   long resync_period_ms;  /* safety-net requeue of running ones: 10000 */
   long shutdown_grace_ms; /* in-flight work on SIGTERM: 30000 */
+  enum wfe_isolation engine_isolation;         /* engineIsolation: process */
+  struct wfe_engine_host_limits host_limits;   /* engineHost.*: 0 = default */
+  struct wfe_engine_host_config *engine_hosts; /* engineHost.engines */
+  size_t engine_host_count;
+  int max_consecutive_faults; /* engineHost.maxConsecutiveFaults: 3 */
 };
 
 /* Fills `config` with the defaults. Returns 0 or WFE_E_NOMEM. */
@@ -61,6 +75,18 @@ int wfe_config_set_string(char **member, const char *value);
 
 /* Parses "1500ms", "15s", "2m", "1h" (Go's duration subset) into ms. */
 int wfe_parse_duration_ms(const char *text, long *out);
+
+/* Parses a byte quantity as Kubernetes writes them: "1048576", "512Ki",
+ * "512Mi", "1Gi", "1M", "1G". */
+int wfe_parse_bytes(const char *text, uint64_t *out);
+
+/* Parses "process" or "none". */
+int wfe_parse_isolation(const char *text, enum wfe_isolation *out);
+
+/* Engine `name`'s host limits: its engineHost.engines block over the
+ * engineHost defaults. */
+void wfe_config_engine_limits(const struct wfe_config *config, const char *name,
+                              struct wfe_engine_host_limits *out);
 
 /* Splits "a,b,c" into a string list, replacing `*list`. */
 int wfe_config_set_list(char ***list, size_t *count, const char *csv);

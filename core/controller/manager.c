@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "engine_set.h"
 #include "events.h"
 #include "execution.h"
 #include "host.h"
@@ -27,6 +28,7 @@
 #include "metrics.h"
 #include "reconciler.h"
 #include "run_object.h"
+#include "store.h"
 #include "workers.h"
 #include "workqueue.h"
 
@@ -34,7 +36,7 @@
 
 /* The informers of one watched type: one per namespace, or one for all. */
 struct watch {
-  const wfe_run_type *run_type; /* NULL for the WorkflowExecutions */
+  wfe_run_type type; /* a run type (strings owned); unset for executions */
   struct wfe_informer **informers;
   char **namespaces; /* parallel; NULL entry: all namespaces */
   size_t count;
@@ -46,10 +48,15 @@ struct manager {
   struct wfe_kube_client *client;
   struct wfe_kube_client *leader_client;
   struct wfe_host_services services;
-  struct wfe_registry *registry;
+  struct wfe_engine_set *engines;
+  char *plugins_dir; /* watched for changes */
+  json_object *pod;  /* this controller's Pod, for Events; may be NULL */
   struct watch executions;
+  /* The watched run types: grows when a reload brings a new one, under
+   * runs_lock (read by every reconcile). */
+  pthread_rwlock_t runs_lock;
   struct watch *runs;
-  size_t run_count;
+  size_t run_count, run_cap;
   struct wfe_workqueue *queue;
   struct wfe_reconciler *reconciler;
   struct wfe_workers *workers;
@@ -125,10 +132,15 @@ static int get_run(void *ctx, const wfe_run_type *type,
                    json_object **out)
 {
   struct manager *m = ctx;
+  int rc = WFE_E_NOT_FOUND; /* not watched: the reconciler asks the API */
+  pthread_rwlock_rdlock(&m->runs_lock);
   for (size_t i = 0; i < m->run_count; i++)
-    if (same_type(m->runs[i].run_type, type))
-      return watch_get(&m->runs[i], namespace_name, name, out);
-  return WFE_E_NOT_FOUND; /* not watched: the reconciler asks the API */
+    if (same_type(&m->runs[i].type, type)) {
+      rc = watch_get(&m->runs[i], namespace_name, name, out);
+      break;
+    }
+  pthread_rwlock_unlock(&m->runs_lock);
+  return rc;
 }
 
 static int run_key(void *ctx, json_object *run, struct wfe_buf *key)
@@ -218,6 +230,77 @@ static int can_list(struct manager *m, const struct wfe_resource *res,
   return rc == 0;
 }
 
+static void free_watch(struct watch *w)
+{
+  for (size_t i = 0; i < w->count; i++) {
+    wfe_informer_free(w->informers[i]);
+    free(w->namespaces[i]);
+  }
+  free(w->informers);
+  free(w->namespaces);
+  free((char *)w->type.api_version);
+  free((char *)w->type.kind);
+  free((char *)w->type.resource);
+}
+
+/* Starts watching the run types of `reg` not watched yet. Returns 0 or an
+ * error; a type that cannot be listed is skipped (logged). With `start`
+ * the new informers are started at once (a reload); at start-up they are
+ * started with the others. */
+static int watch_run_types(struct manager *m, const struct wfe_registry *reg,
+                           int start, struct wfe_error *err)
+{
+  const char *run_ns = m->config->execution_namespace;
+  for (size_t i = 0; i < wfe_registry_engine_count(reg); i++) {
+    const wfe_run_type *type = wfe_registry_engine_at(reg, i)->engine->run_type;
+    int seen = 0;
+    pthread_rwlock_rdlock(&m->runs_lock);
+    for (size_t j = 0; j < m->run_count && !seen; j++)
+      seen = same_type(&m->runs[j].type, type);
+    pthread_rwlock_unlock(&m->runs_lock);
+    struct wfe_resource res = {type->api_version, type->resource, 1};
+    if (seen || !can_list(m, &res,
+                          run_ns ? run_ns
+                                 : (m->config->namespace_count
+                                        ? m->config->namespaces[0]
+                                        : NULL)))
+      continue;
+    struct watch w;
+    memset(&w, 0, sizeof(w));
+    w.type = (wfe_run_type){sizeof(wfe_run_type), strdup(type->api_version),
+                            strdup(type->kind), strdup(type->resource),
+                            type->has_status_subresource};
+    int rc = !w.type.api_version || !w.type.kind || !w.type.resource
+                 ? wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL)
+                 : add_informers(m, &w, &res, run_ns,
+                                 WFE_LABEL_MANAGED_BY "=" WFE_MANAGED_BY,
+                                 &m->run_keys, err);
+    for (size_t k = 0; !rc && start && k < w.count; k++)
+      rc = wfe_informer_start(w.informers[k], err);
+    pthread_rwlock_wrlock(&m->runs_lock);
+    struct watch *grown =
+        m->run_count < m->run_cap
+            ? m->runs
+            : realloc(m->runs, (m->run_cap ? m->run_cap * 2 : 4) * sizeof(w));
+    if (grown && grown != m->runs) {
+      m->runs = grown;
+      m->run_cap = m->run_cap ? m->run_cap * 2 : 4;
+    }
+    if (grown)
+      m->runs[m->run_count++] = w;
+    pthread_rwlock_unlock(&m->runs_lock);
+    if (!grown) {
+      free_watch(&w);
+      rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+    }
+    if (rc)
+      return rc;
+    wfe_log_info(LOGGER, NULL, "watching %s %s", type->api_version,
+                 type->resource);
+  }
+  return 0;
+}
+
 static int setup_informers(struct manager *m, struct wfe_error *err)
 {
   static const struct wfe_resource executions = {WFE_EXECUTION_API_VERSION,
@@ -228,33 +311,10 @@ static int setup_informers(struct manager *m, struct wfe_error *err)
                          &m->execution_keys, err);
   if (rc)
     return rc;
-  size_t engines = wfe_registry_engine_count(m->registry);
-  m->runs = calloc(engines ? engines : 1, sizeof(*m->runs));
-  if (!m->runs)
-    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
-  const char *run_ns = m->config->execution_namespace;
-  for (size_t i = 0; i < engines; i++) {
-    const wfe_run_type *type =
-        wfe_registry_engine_at(m->registry, i)->engine->run_type;
-    int seen = 0;
-    for (size_t j = 0; j < m->run_count && !seen; j++)
-      seen = same_type(m->runs[j].run_type, type);
-    struct wfe_resource res = {type->api_version, type->resource, 1};
-    if (seen || !can_list(m, &res,
-                          run_ns ? run_ns
-                                 : (m->config->namespace_count
-                                        ? m->config->namespaces[0]
-                                        : NULL)))
-      continue;
-    struct watch *w = &m->runs[m->run_count++];
-    w->run_type = type;
-    rc = add_informers(m, w, &res, run_ns,
-                       WFE_LABEL_MANAGED_BY "=" WFE_MANAGED_BY, &m->run_keys,
-                       err);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  const struct wfe_registry *reg = wfe_engine_set_acquire(m->engines);
+  rc = watch_run_types(m, reg, 0, err);
+  wfe_engine_set_release(m->engines, reg);
+  return rc;
 }
 
 static int for_each_informer(struct manager *m,
@@ -264,11 +324,13 @@ static int for_each_informer(struct manager *m,
   for (size_t i = 0; i < m->executions.count; i++)
     if (fn(m->executions.informers[i], arg))
       return 1;
-  for (size_t r = 0; r < m->run_count; r++)
-    for (size_t i = 0; i < m->runs[r].count; i++)
-      if (fn(m->runs[r].informers[i], arg))
-        return 1;
-  return 0;
+  int stopped = 0;
+  pthread_rwlock_rdlock(&m->runs_lock);
+  for (size_t r = 0; r < m->run_count && !stopped; r++)
+    for (size_t i = 0; i < m->runs[r].count && !stopped; i++)
+      stopped = fn(m->runs[r].informers[i], arg);
+  pthread_rwlock_unlock(&m->runs_lock);
+  return stopped;
 }
 
 static int informer_start(struct wfe_informer *informer, void *arg)
@@ -301,6 +363,118 @@ static int informer_stop(struct wfe_informer *informer, void *arg)
   (void)arg;
   wfe_informer_stop(informer);
   return 0;
+}
+
+/* ---- engines, and their live reload --------------------------------------
+ */
+
+static int load_engines(void *ctx, const struct wfe_registry *previous,
+                        struct wfe_registry **out, struct wfe_error *err)
+{
+  struct manager *m = ctx;
+  struct wfe_cli_load load = {m->metrics, previous};
+  return wfe_cli_load_registry(m->config, &m->services, &load, out, err);
+}
+
+/* Where an engine of `reg` comes from: "tekton 0.1.0 (sha256 ab12...)". */
+static const struct wfe_engine_slot *slot_named(const struct wfe_registry *reg,
+                                                const char *name)
+{
+  return wfe_registry_find(reg, name);
+}
+
+static int same_engine(const struct wfe_engine_slot *a,
+                       const struct wfe_engine_slot *b)
+{
+  return !strcmp(a->plugin->sha256, b->plugin->sha256) &&
+         !strcmp(a->plugin->path, b->plugin->path);
+}
+
+/* Logs and records (an Event on this Pod, when it is known) what a reload
+ * changed, watches new run types, and re-checks every execution: one whose
+ * engine left waits under a condition, one whose engine came back
+ * continues. */
+static void engines_changed(void *ctx, const struct wfe_registry *before,
+                            const struct wfe_registry *now)
+{
+  struct manager *m = ctx;
+  struct wfe_buf added = WFE_BUF_INIT, removed = WFE_BUF_INIT,
+                 replaced = WFE_BUF_INIT;
+  for (size_t i = 0; i < wfe_registry_engine_count(now); i++) {
+    const struct wfe_engine_slot *s = wfe_registry_engine_at(now, i);
+    const struct wfe_engine_slot *old = slot_named(before, s->engine->name);
+    if (!old)
+      wfe_buf_printf(&added, "%s%s %s", added.len ? ", " : "", s->engine->name,
+                     s->engine->version);
+    else if (!same_engine(old, s))
+      wfe_buf_printf(&replaced, "%s%s %s -> %s", replaced.len ? ", " : "",
+                     s->engine->name, old->engine->version, s->engine->version);
+  }
+  for (size_t i = 0; i < wfe_registry_engine_count(before); i++) {
+    const struct wfe_engine_slot *s = wfe_registry_engine_at(before, i);
+    if (!slot_named(now, s->engine->name))
+      wfe_buf_printf(&removed, "%s%s", removed.len ? ", " : "",
+                     s->engine->name);
+  }
+  struct wfe_buf message = WFE_BUF_INIT;
+  wfe_buf_printf(&message,
+                 "engines reloaded from %s: added: %s; replaced: "
+                 "%s; removed: %s; %zu file%s refused",
+                 m->plugins_dir, added.len ? added.data : "none",
+                 replaced.len ? replaced.data : "none",
+                 removed.len ? removed.data : "none",
+                 wfe_registry_rejected_count(now),
+                 wfe_registry_rejected_count(now) == 1 ? "" : "s");
+  wfe_log_info(LOGGER, NULL, "%s", wfe_buf_str(&message));
+  if (m->pod && m->events)
+    wfe_event_record(m->events, m->pod, removed.len ? "Warning" : "Normal",
+                     "EnginesReloaded", wfe_buf_str(&message));
+  for (size_t i = 0; i < m->config->required_engine_count; i++)
+    if (!wfe_registry_find(now, m->config->required_engines[i]))
+      wfe_log_error(LOGGER, NULL,
+                    "required engine %s is no longer loaded: its executions "
+                    "wait until it returns",
+                    m->config->required_engines[i]);
+  wfe_buf_free(&message);
+  wfe_buf_free(&added);
+  wfe_buf_free(&removed);
+  wfe_buf_free(&replaced);
+
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (watch_run_types(m, now, 1, &err))
+    wfe_log_error(LOGGER, NULL, "cannot watch the new run types: %s",
+                  wfe_error_message(&err));
+  wfe_error_clear(&err);
+  for (size_t i = 0; i < m->executions.count; i++) {
+    struct wfe_store_item **items = NULL;
+    size_t count = 0;
+    if (wfe_store_list(wfe_informer_store(m->executions.informers[i]), NULL,
+                       NULL, &items, &count))
+      continue;
+    for (size_t j = 0; j < count; j++)
+      wfe_workqueue_add(m->queue, wfe_store_item_key(items[j]));
+    wfe_store_items_release(items, count);
+  }
+}
+
+/* This controller's Pod, from the downward API (POD_NAME, POD_NAMESPACE,
+ * POD_UID), as the object of its own Events; NULL outside a cluster. */
+static json_object *own_pod(void)
+{
+  const char *name = getenv("POD_NAME"), *ns = getenv("POD_NAMESPACE");
+  const char *uid = getenv("POD_UID");
+  if (!name || !*name || !ns || !*ns)
+    return NULL;
+  json_object *pod = json_object_new_object();
+  if (pod && (wfe_json_set_string(pod, "apiVersion", "v1") ||
+              wfe_json_set_string(pod, "kind", "Pod") ||
+              wfe_json_set_string(pod, "name", name) ||
+              wfe_json_set_string(pod, "namespace", ns) ||
+              (uid && *uid && wfe_json_set_string(pod, "uid", uid)))) {
+    json_object_put(pod);
+    return NULL;
+  }
+  return pod;
 }
 
 /* ---- workers and leadership ---------------------------------------------
@@ -405,15 +579,35 @@ static int start(struct manager *m, const sigset_t *signals,
   if (rc)
     return rc;
   wfe_host_services_init(&m->services, host_getter, m);
-  if ((rc =
-           wfe_cli_load_registry(m->config, &m->services, &m->registry, err)) ||
-      (rc = wfe_registry_require(
-           m->registry, (const char *const *)m->config->required_engines,
-           m->config->required_engine_count, err)))
+  m->plugins_dir = wfe_cli_plugins_dir(m->config);
+  struct wfe_engine_set_options engines = {
+      .load = load_engines,
+      .load_ctx = m,
+      .changed = engines_changed,
+      .changed_ctx = m,
+      /* In this process a changed file cannot be loaded beside the old one:
+       * reload needs engine hosts. */
+      .watch_dir = m->config->engine_isolation == WFE_ISOLATION_PROCESS
+                       ? m->plugins_dir
+                       : NULL,
+  };
+  if ((rc = wfe_engine_set_start(&engines, &m->engines, err)))
     return rc;
+  const struct wfe_registry *reg = wfe_engine_set_acquire(m->engines);
+  rc = wfe_registry_require(reg,
+                            (const char *const *)m->config->required_engines,
+                            m->config->required_engine_count, err);
   struct wfe_buf names = WFE_BUF_INIT;
-  wfe_registry_engine_names(m->registry, &names);
-  wfe_log_info(LOGGER, NULL, "engines loaded: %s", wfe_buf_str(&names));
+  wfe_registry_engine_names(reg, &names);
+  wfe_engine_set_release(m->engines, reg);
+  if (rc) {
+    wfe_buf_free(&names);
+    return rc;
+  }
+  wfe_log_info(LOGGER, NULL, "engines loaded: %s (%s)", wfe_buf_str(&names),
+               m->config->engine_isolation == WFE_ISOLATION_PROCESS
+                   ? "each plugin in a sandboxed engine host"
+                   : "in this process, not isolated");
   wfe_buf_free(&names);
 
   if ((rc = start_endpoints(m, err)))
@@ -450,7 +644,8 @@ static int start(struct manager *m, const sigset_t *signals,
     return rc;
   struct wfe_reconciler_options reconciler = {
       .client = m->client,
-      .registry = m->registry,
+      .engines = m->engines,
+      .max_consecutive_faults = m->config->max_consecutive_faults,
       .default_engine = m->config->default_engine,
       .execution_namespace = m->config->execution_namespace,
       .resync_period_ms = m->config->resync_period_ms,
@@ -475,16 +670,6 @@ static int start(struct manager *m, const sigset_t *signals,
     return wfe_leader_start(m->leader, err);
   start_workers(m);
   return 0;
-}
-
-static void free_watch(struct watch *w)
-{
-  for (size_t i = 0; i < w->count; i++) {
-    wfe_informer_free(w->informers[i]);
-    free(w->namespaces[i]);
-  }
-  free(w->informers);
-  free(w->namespaces);
 }
 
 static void stop(struct manager *m)
@@ -518,7 +703,10 @@ static void stop(struct manager *m)
   free(m->runs);
   wfe_reconciler_free(m->reconciler);
   wfe_workqueue_free(m->queue);
-  wfe_registry_free(m->registry);
+  wfe_engine_set_free(m->engines);
+  free(m->plugins_dir);
+  json_object_put(m->pod);
+  pthread_rwlock_destroy(&m->runs_lock);
   wfe_kube_client_free(m->leader_client);
   wfe_kube_client_free(m->client);
   wfe_metrics_free(m->metrics);
@@ -538,6 +726,8 @@ int wfe_manager_run(const struct wfe_config *config, struct wfe_error *err)
   memset(&m, 0, sizeof(m));
   m.config = config;
   pthread_mutex_init(&m.workers_lock, NULL);
+  pthread_rwlock_init(&m.runs_lock, NULL);
+  m.pod = own_pod();
   m.metrics = wfe_metrics_new();
   if (!m.metrics)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);

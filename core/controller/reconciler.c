@@ -46,6 +46,11 @@ struct wfe_reconciler {
    * saves a 409 and a re-read on the next reconcile. */
   pthread_mutex_t written_lock;
   json_object *written;
+  /* Engine trouble per execution, until a call succeeds:
+   * key -> {"faults": consecutive crashes/deadlines, "attempts": transient
+   * failures}. */
+  pthread_mutex_t trouble_lock;
+  json_object *trouble;
 };
 
 /* One reconcile of one execution. */
@@ -55,9 +60,13 @@ struct pass {
   const char *namespace_name;
   const char *name;
   json_object *execution; /* newest copy; replaced after each write */
+  const struct wfe_registry *registry; /* held for the whole pass */
   const struct wfe_engine_slot *slot;
   struct wfe_error *err;
 };
+
+/* The condition that tells whether the execution's engine answers. */
+#define ENGINE_CONDITION "EngineAvailable"
 
 /* ---- small helpers -------------------------------------------------------
  */
@@ -135,6 +144,21 @@ struct status_change {
   const char *condition_status; /* of the "Succeeded" condition */
 };
 
+/* The EngineAvailable condition's status in `status`, or NULL. */
+static const char *engine_condition(json_object *execution)
+{
+  json_object *conditions = wfe_json_get(execution, "status.conditions");
+  for (size_t i = 0; json_object_is_type(conditions, json_type_array) &&
+                     i < json_object_array_length(conditions);
+       i++) {
+    json_object *c = json_object_array_get_idx(conditions, i);
+    const char *type = wfe_json_get_string(c, "type");
+    if (type && !strcmp(type, ENGINE_CONDITION))
+      return wfe_json_get_string(c, "status");
+  }
+  return NULL;
+}
+
 static int set_or_delete(json_object *obj, const char *key, const char *value)
 {
   if (!value) {
@@ -191,18 +215,32 @@ static int set_condition(json_object *status, const char *type,
   return rc;
 }
 
-static int apply_change(void *ctx, json_object *obj, struct wfe_error *err)
+/* Runs `edit` on the status of `obj` (made when missing) and answers the
+ * writer: WFE_MUTATE_WRITE when the status changed, WFE_MUTATE_SKIP when it
+ * said so already. `edit` returns 0 or WFE_E_NOMEM. */
+static int edit_status(json_object *obj,
+                       int (*edit)(const void *change, json_object *obj,
+                                   json_object *status, int64_t generation),
+                       const void *change, struct wfe_error *err)
 {
-  const struct status_change *c = ctx;
   json_object *status = wfe_json_ensure_object(obj, "status");
-  if (!status)
-    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   json_object *before = NULL;
-  if (json_object_deep_copy(status, &before, NULL))
+  if (!status || json_object_deep_copy(status, &before, NULL))
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  int64_t generation =
+      json_object_get_int64(wfe_json_get(obj, "metadata.generation"));
+  int rc = edit(change, obj, status, generation);
+  int changed = !json_object_equal(before, status);
+  json_object_put(before);
+  if (rc)
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  return changed ? WFE_MUTATE_WRITE : WFE_MUTATE_SKIP;
+}
 
-  json_object *generation_obj = wfe_json_get(obj, "metadata.generation");
-  int64_t generation = json_object_get_int64(generation_obj);
+static int edit_change(const void *change, json_object *obj,
+                       json_object *status, int64_t generation)
+{
+  const struct status_change *c = change;
   const char *reason = c->reason ? c->reason : c->phase;
   int rc = set_or_delete(status, "phase", c->phase);
   if (!rc)
@@ -235,11 +273,20 @@ static int apply_change(void *ctx, json_object *obj, struct wfe_error *err)
   if (!rc)
     rc = set_condition(status, "Succeeded", c->condition_status, reason,
                        c->message, generation);
-  int changed = !json_object_equal(before, status);
-  json_object_put(before);
-  if (rc)
-    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
-  return changed ? WFE_MUTATE_WRITE : WFE_MUTATE_SKIP;
+  /* The engine answered this pass: a trouble condition is over. */
+  const char *engine_state = engine_condition(obj);
+  if (!rc && c->engine && engine_state && strcmp(engine_state, "True") != 0) {
+    char message[160];
+    snprintf(message, sizeof(message), "engine %s answers", c->engine);
+    rc = set_condition(status, ENGINE_CONDITION, "True", "EngineAvailable",
+                       message, generation);
+  }
+  return rc;
+}
+
+static int apply_change(void *ctx, json_object *obj, struct wfe_error *err)
+{
+  return edit_status(obj, edit_change, ctx, err);
 }
 
 static void remember_write(struct wfe_reconciler *r, const char *key,
@@ -398,8 +445,8 @@ static int finalize(struct pass *p)
       wfe_json_get_string(p->execution, "status.pipelineRunRef.apiVersion");
   const struct wfe_engine_slot *slot = NULL;
   struct wfe_error ignored = WFE_ERROR_INIT;
-  wfe_run_select_engine(p->r->options.registry, p->execution,
-                        p->r->options.default_engine, &slot, &ignored);
+  wfe_run_select_engine(p->registry, p->execution, p->r->options.default_engine,
+                        &slot, &ignored);
   wfe_error_clear(&ignored);
   if (run_ns && run_name && slot &&
       (!api_version ||
@@ -582,8 +629,12 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   /* While it runs, the status says so once: progress messages would cost a
    * write each and are in the run object for whoever wants them. */
   const char *current = wfe_json_get_string(p->execution, "status.phase");
+  const char *engine_state = engine_condition(p->execution);
   if (!terminal && current && !strcmp(current, "Running") &&
-      wfe_json_get(p->execution, "status.pipelineRunRef.uid")) {
+      wfe_json_get(p->execution, "status.pipelineRunRef.uid") &&
+      (!engine_state || !strcmp(engine_state, "True"))) {
+    wfe_log_debug(LOGGER, p->key, "still running (%s): no write",
+                  change.reason);
     json_object_put(ref);
     wfe_buf_free(&detailed);
     track_running(p->r, p->key, 1);
@@ -592,6 +643,11 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   }
   int written = 0;
   int rc = write_status(p, &change, &written);
+  wfe_log_debug(LOGGER, p->key, "status %s (%s): %s", change.phase,
+                change.reason,
+                rc        ? "write failed"
+                : written ? "written"
+                          : "already so");
   json_object_put(ref);
   if (rc) {
     wfe_buf_free(&detailed);
@@ -624,29 +680,201 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   return 0;
 }
 
-/* Maps an engine or API error: retryable ones go back to the queue, the
- * rest end the execution Failed with the engine's reason. */
+/* ---- engine trouble ------------------------------------------------------
+ * Counted per execution in memory (a restart starts counting afresh: the
+ * worst it costs is a few more attempts), told on the resource. */
+
+/* Adds one to the `what` count of `key` ("faults" or "attempts") and
+ * returns the new count. */
+static int count_trouble(struct wfe_reconciler *r, const char *key,
+                         const char *what)
+{
+  pthread_mutex_lock(&r->trouble_lock);
+  json_object *entry = NULL;
+  if (!json_object_object_get_ex(r->trouble, key, &entry)) {
+    entry = json_object_new_object();
+    if (!entry || json_object_object_add(r->trouble, key, entry)) {
+      pthread_mutex_unlock(&r->trouble_lock);
+      return 1;
+    }
+  }
+  json_object *count = NULL;
+  int n = json_object_object_get_ex(entry, what, &count)
+              ? json_object_get_int(count) + 1
+              : 1;
+  json_object_object_add(entry, what, json_object_new_int(n));
+  pthread_mutex_unlock(&r->trouble_lock);
+  return n;
+}
+
+static void clear_trouble(struct wfe_reconciler *r, const char *key)
+{
+  pthread_mutex_lock(&r->trouble_lock);
+  json_object_object_del(r->trouble, key);
+  pthread_mutex_unlock(&r->trouble_lock);
+}
+
+struct engine_condition_change {
+  const char *reason;
+  const char *message;
+};
+
+/* EngineAvailable False with the reason; an execution without a phase
+ * becomes Pending, so its status is never empty. */
+static int edit_engine_condition(const void *change, json_object *obj,
+                                 json_object *status, int64_t generation)
+{
+  const struct engine_condition_change *c = change;
+  (void)obj;
+  int rc = 0;
+  if (!wfe_json_get_string(status, "phase")) {
+    rc = wfe_json_set_string(status, "phase", "Pending");
+    if (!rc && json_object_object_add(status, "observedGeneration",
+                                      json_object_new_int64(generation)))
+      rc = WFE_E_NOMEM;
+  }
+  return rc ? rc
+            : set_condition(status, ENGINE_CONDITION, "False", c->reason,
+                            c->message, generation);
+}
+
+static int apply_engine_condition(void *ctx, json_object *obj,
+                                  struct wfe_error *err)
+{
+  return edit_status(obj, edit_engine_condition, ctx, err);
+}
+
+/* Tells on the execution that its engine is in trouble: the condition
+ * (written on the 1st, 2nd, 4th, 8th... attempt, so a long outage costs a
+ * few writes, not one per retry) and a Warning Event (aggregated by the
+ * recorder). Never fails the pass: the retry is what matters. */
+static void tell_engine_trouble(struct pass *p, const char *reason,
+                                const char *message, int attempt)
+{
+  wfe_log_warn(LOGGER, p->key, "%s: %s (attempt %d)", reason, message, attempt);
+  record_event(p, "Warning", reason, message);
+  if (attempt & (attempt - 1))
+    return;
+  struct wfe_buf text = WFE_BUF_INIT;
+  if (wfe_buf_printf(&text, "%s (attempt %d; retried with backoff)", message,
+                     attempt)) {
+    wfe_buf_free(&text);
+    return;
+  }
+  struct engine_condition_change change = {reason, wfe_buf_str(&text)};
+  struct wfe_write_options options = {.gate = p->r->options.gate,
+                                      .gate_ctx = p->r->options.gate_ctx};
+  json_object *written = NULL;
+  int writes = 0;
+  struct wfe_error write_err = WFE_ERROR_INIT;
+  if (wfe_write_status(p->r->options.client, &executions_resource,
+                       p->namespace_name, p->name, p->execution,
+                       apply_engine_condition, &change, &options, &written,
+                       &writes, &write_err))
+    wfe_log_warn(LOGGER, p->key, "cannot write the %s condition: %s",
+                 ENGINE_CONDITION, wfe_error_message(&write_err));
+  count_write(p->r, WRITE_STATUS, writes);
+  if (written) {
+    json_object_put(p->execution);
+    p->execution = written;
+  }
+  wfe_error_clear(&write_err);
+  wfe_buf_free(&text);
+}
+
+/* Ends the execution Failed with the engine error's reason and message
+ * (`suffix` appended), naming `event` in the Warning Event. */
+static int fail_with(struct pass *p, const char *suffix, const char *event)
+{
+  struct wfe_error *err = p->err;
+  struct wfe_buf message = WFE_BUF_INIT;
+  char *reason = strdup(err->reason ? err->reason : "EngineError");
+  int rc = wfe_buf_printf(&message, "%s%s", wfe_error_message(err),
+                          suffix ? suffix : "");
+  wfe_error_clear(err);
+  rc = !rc && reason
+           ? fail_execution(p, reason, wfe_buf_str(&message),
+                            event ? event : reason)
+           : wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  free(reason);
+  wfe_buf_free(&message);
+  return rc;
+}
+
+/*
+ * Maps an engine's error. A crash or missed deadline during this
+ * execution's call counts toward max_consecutive_faults, then fails it; the
+ * host restarted for another call's fault: retried at once, untold; other
+ * transient trouble: told (condition, Event) and retried with backoff;
+ * anything else -- invalid input, an unsupported feature, an answer the
+ * core cannot use -- ends it Failed once, with the engine's reason.
+ */
 static int engine_error(struct pass *p, int rc)
 {
   struct wfe_error *err = p->err;
-  if (err->retryable || rc == WFE_E_UNAVAILABLE || rc == WFE_E_NOMEM ||
-      rc == WFE_E_INTERNAL)
-    return rc;
   const char *reason = err->reason ? err->reason : "EngineError";
+  if (!strcmp(reason, "EngineCrashed") || !strcmp(reason, "EngineTimeout")) {
+    int faults = count_trouble(p->r, p->key, "faults");
+    if (faults >= p->r->options.max_consecutive_faults) {
+      char suffix[192];
+      snprintf(suffix, sizeof(suffix),
+               " -- %d times in a row during this execution's calls, so it "
+               "is failed and stops costing the engine its host",
+               faults);
+      clear_trouble(p->r, p->key);
+      return fail_with(p, suffix, NULL);
+    }
+    char *message = strdup(wfe_error_message(err));
+    if (message)
+      tell_engine_trouble(p, reason, message, faults);
+    free(message);
+    return rc;
+  }
+  if (!strcmp(reason, "EngineRestarted")) {
+    wfe_log_debug(LOGGER, p->key, "retrying: %s", wfe_error_message(err));
+    return rc;
+  }
+  if (err->retryable || rc == WFE_E_UNAVAILABLE || rc == WFE_E_NOMEM) {
+    int attempt = count_trouble(p->r, p->key, "attempts");
+    char *message = strdup(wfe_error_message(err));
+    char *reason_copy = strdup(
+        !strcmp(reason, "EngineHostDown") ? reason : "EngineUnavailable");
+    if (message && reason_copy)
+      tell_engine_trouble(p, reason_copy, message, attempt);
+    free(message);
+    free(reason_copy);
+    return rc;
+  }
+  clear_trouble(p->r, p->key);
   const char *event =
-      rc == WFE_E_UNSUPPORTED
+      rc == WFE_E_UNSUPPORTED || !strcmp(reason, "UnsupportedEngine")
           ? "UnsupportedEngine"
-          : (!strcmp(reason, "UnsupportedEngine") ? "UnsupportedEngine"
-                                                  : "ValidationFailed");
-  char *message = strdup(wfe_error_message(err));
-  char *reason_copy = strdup(reason);
-  wfe_error_clear(err);
-  rc = message && reason_copy
-           ? fail_execution(p, reason_copy, message, event)
-           : wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+      : rc == WFE_E_INVALID ? "ValidationFailed"
+                            : "EngineFailed";
+  return fail_with(p, NULL, event);
+}
+
+/* The engine of an execution whose run exists is not loaded (removed, or
+ * refused on a reload): the run goes on without us; wait for the engine. */
+static int engine_gone(struct pass *p, struct wfe_reconcile_result *result)
+{
+  int attempt = count_trouble(p->r, p->key, "attempts");
+  char *message = strdup(wfe_error_message(p->err));
+  wfe_error_clear(p->err);
+  if (message) {
+    struct wfe_buf text = WFE_BUF_INIT;
+    if (!wfe_buf_printf(
+            &text,
+            "%s; the run %s is left as it is, and this execution "
+            "waits for the engine to return",
+            message,
+            wfe_json_get_string(p->execution, "status.pipelineRunRef.name")))
+      tell_engine_trouble(p, "EngineNotLoaded", wfe_buf_str(&text), attempt);
+    wfe_buf_free(&text);
+  }
   free(message);
-  free(reason_copy);
-  return rc;
+  result->requeue_after_ms = p->r->options.resync_period_ms;
+  return 0;
 }
 
 static int ensure_finalizer(struct pass *p)
@@ -684,7 +912,15 @@ static int reconcile_run(struct pass *p, struct wfe_reconcile_result *result)
       wfe_json_get_string(p->execution, "status.pipelineRunRef.name");
   int started = phase && !strcmp(phase, "Running") && known &&
                 !strcmp(known, wfe_json_get_string(rendered, "metadata.name"));
+  wfe_log_debug(LOGGER, p->key, "rendered %s %s/%s",
+                p->slot->engine->run_type->kind,
+                wfe_json_get_string(rendered, "metadata.namespace"),
+                wfe_json_get_string(rendered, "metadata.name"));
   rc = find_run(p, rendered, started, &run);
+  wfe_log_debug(LOGGER, p->key, "run %s",
+                rc == 0                 ? "found"
+                : rc == WFE_E_NOT_FOUND ? "not found"
+                                        : "lookup failed");
   if (rc == WFE_E_NOT_FOUND && started) {
     char what[512], message[640];
     describe_run(p, rendered, what, sizeof(what));
@@ -712,13 +948,20 @@ static int reconcile_run(struct pass *p, struct wfe_reconcile_result *result)
     return fail_execution(p, "RunConflict", message, "WorkflowFailed");
   }
   json_object_put(rendered);
+  wfe_log_debug(LOGGER, p->key, "run %s belongs to this execution (uid %s)",
+                wfe_json_get_string(run, "metadata.name"),
+                wfe_json_get_string(p->execution, "metadata.uid"));
 
   json_object *reading = NULL;
   rc = wfe_dispatch_interpret(p->slot, run, &reading, p->err);
-  if (!rc)
+  if (!rc) {
+    clear_trouble(p->r, p->key); /* the engine answered everything */
+    wfe_log_debug(LOGGER, p->key, "interpreted: %s",
+                  wfe_json_text(reading, NULL));
     rc = report_run(p, run, reading, result);
-  else
+  } else {
     rc = engine_error(p, rc);
+  }
   json_object_put(reading);
   json_object_put(run);
   return rc;
@@ -745,12 +988,13 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
     return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidKey", NULL,
                          "not a namespace/name key: %s", key);
   }
-  struct pass p = {r, key, wfe_buf_str(&ns), name, NULL, NULL, err};
+  struct pass p = {r, key, wfe_buf_str(&ns), name, NULL, NULL, NULL, err};
   int rc = r->options.get_execution(r->options.cache_ctx, p.namespace_name,
                                     name, &p.execution);
   if (rc == WFE_E_NOT_FOUND) { /* deleted: its run goes by ownerReference */
     track_running(r, key, 0);
     forget_write(r, key);
+    clear_trouble(r, key);
     wfe_buf_free(&ns);
     return 0;
   }
@@ -761,6 +1005,7 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
   }
 
   p.execution = freshest(r, key, p.execution);
+  p.registry = wfe_engine_set_acquire(r->options.engines);
   const char *phase = wfe_json_get_string(p.execution, "status.phase");
   int terminal =
       phase && (!strcmp(phase, "Completed") || !strcmp(phase, "Failed"));
@@ -768,15 +1013,22 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
     rc = finalize(&p);
   } else if (terminal) {
     track_running(r, key, 0);
+    clear_trouble(r, key);
     rc = 0;
-  } else if ((rc = wfe_run_select_engine(r->options.registry, p.execution,
+  } else if ((rc = wfe_run_select_engine(p.registry, p.execution,
                                          r->options.default_engine, &p.slot,
                                          err))) {
-    rc = engine_error(&p, rc);
-  } else if (!(rc = ensure_finalizer(&p))) {
-    rc = reconcile_run(&p, result);
+    rc = wfe_json_get_string(p.execution, "status.pipelineRunRef.name")
+             ? engine_gone(&p, result)
+             : engine_error(&p, rc);
+  } else {
+    wfe_log_debug(LOGGER, key, "engine %s (plugin %s)", p.slot->engine->name,
+                  p.slot->plugin->path);
+    if (!(rc = ensure_finalizer(&p)))
+      rc = reconcile_run(&p, result);
   }
   json_object_put(p.execution);
+  wfe_engine_set_release(r->options.engines, p.registry);
   wfe_buf_free(&ns);
   return rc;
 }
@@ -814,23 +1066,29 @@ int wfe_reconciler_new(const struct wfe_reconciler_options *options,
                        struct wfe_reconciler **out, struct wfe_error *err)
 {
   *out = NULL;
-  if (!options->client || !options->registry || !options->get_execution ||
+  if (!options->client || !options->engines || !options->get_execution ||
       !options->get_run || !options->default_engine)
     return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidArgument", NULL,
                          "reconciler options are incomplete");
   struct wfe_reconciler *r = calloc(1, sizeof(*r));
   if (!r || !(r->running_keys = json_object_new_object()) ||
-      !(r->written = json_object_new_object())) {
-    if (r)
+      !(r->written = json_object_new_object()) ||
+      !(r->trouble = json_object_new_object())) {
+    if (r) {
       json_object_put(r->running_keys);
+      json_object_put(r->written);
+    }
     free(r);
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   }
   r->options = *options;
   if (r->options.resync_period_ms <= 0)
     r->options.resync_period_ms = 10000;
+  if (r->options.max_consecutive_faults <= 0)
+    r->options.max_consecutive_faults = 3;
   pthread_mutex_init(&r->running_lock, NULL);
   pthread_mutex_init(&r->written_lock, NULL);
+  pthread_mutex_init(&r->trouble_lock, NULL);
   register_metrics(r);
   *out = r;
   return 0;
@@ -842,7 +1100,9 @@ void wfe_reconciler_free(struct wfe_reconciler *r)
     return;
   json_object_put(r->running_keys);
   json_object_put(r->written);
+  json_object_put(r->trouble);
   pthread_mutex_destroy(&r->running_lock);
   pthread_mutex_destroy(&r->written_lock);
+  pthread_mutex_destroy(&r->trouble_lock);
   free(r);
 }

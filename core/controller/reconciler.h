@@ -4,8 +4,18 @@
  * engine renders (idempotently: the name is derived from the execution's
  * identity, an existing run with our uid label is adopted, any other is a
  * conflict left untouched), and writes phase and outcome back from the
- * engine's reading of the run. Reads come from the caches; writes go to the
- * API: one create, one status write when the run starts, one when it ends.
+ * engine's reading of the run.
+ *
+ * Engine trouble is told on the execution, never left in the log only: an
+ * answer the core cannot use ends it Failed, once, with the engine's
+ * reason; a transient failure sets the EngineAvailable condition False
+ * (with the attempts so far) and a Warning Event, and is retried with
+ * backoff; a crash or a missed deadline during its calls counts, and
+ * max_consecutive_faults of them in a row end it Failed (EngineCrashed,
+ * EngineTimeout). An execution whose run exists but whose engine is no
+ * longer loaded waits for it under the same condition. Reads come from the
+ * caches; writes go to the API: one create, one status write when the run
+ * starts, one when it ends.
  */
 #ifndef WFE_CONTROLLER_RECONCILER_H
 #define WFE_CONTROLLER_RECONCILER_H
@@ -14,6 +24,7 @@
 
 #include <wfe/engine.h>
 
+#include "engine_set.h"
 #include "error.h"
 #include "plugin_loader.h"
 #include "workers.h"
@@ -28,7 +39,12 @@ struct wfe_reconciler;
 
 struct wfe_reconciler_options {
   struct wfe_kube_client *client;
-  const struct wfe_registry *registry;
+  /* The engines; each reconcile holds the registry current when it
+   * starts. */
+  struct wfe_engine_set *engines;
+  /* Consecutive engine crashes or deadlines during this execution's calls
+   * after which it ends Failed (EngineCrashed / EngineTimeout): 3. */
+  int max_consecutive_faults;
   const char *default_engine;      /* "tekton" */
   const char *execution_namespace; /* NULL: each execution's own */
   long resync_period_ms;           /* safety-net re-queue while running */

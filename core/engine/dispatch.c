@@ -10,24 +10,38 @@
 #include "json_util.h"
 #include "names.h"
 
+/* "engine tekton (plugin /usr/lib/wfe/plugins.d/tekton.so)" */
+#define ENGINE_FMT "engine %s (plugin %s)"
+#define ENGINE_ARGS(slot) (slot)->engine->name, (slot)->plugin->path
+
 /* Runs one engine operation's error through: a missing record becomes a
- * generic one naming the engine, so no failure is ever silent. */
+ * generic one naming the engine, so no failure is ever silent; an output
+ * that outgrew the cap says so. */
 static int engine_failed(const struct wfe_engine_slot *slot, int rc,
-                         const char *op, struct wfe_error *err)
+                         const char *op, const struct wfe_buf *output,
+                         struct wfe_error *err)
 {
+  if (output && output->exceeded)
+    return wfe_error_set(err, WFE_E_INTERNAL, 0, "EngineOutputTooLarge", NULL,
+                         ENGINE_FMT " answered %s with more than %zu bytes "
+                                    "(the cap): nothing was sent to the API "
+                                    "server",
+                         ENGINE_ARGS(slot), op, slot->max_output);
   if (err && !err->reason)
-    wfe_error_set(err, rc, 0, "EngineError", NULL, "engine %s: %s failed (%s)",
-                  slot->engine->name, op, wfe_status_name(rc));
+    wfe_error_set(err, rc, 0, "EngineError", NULL,
+                  ENGINE_FMT ": %s failed (%s) without saying why",
+                  ENGINE_ARGS(slot), op, wfe_status_name(rc));
   if (err)
     err->code = rc;
   return rc;
 }
 
-static int malformed(const struct wfe_engine_slot *slot, const char *what,
-                     struct wfe_error *err)
+/* An answer the core cannot use: permanent, named after what is wrong. */
+static int malformed(const struct wfe_engine_slot *slot, const char *reason,
+                     const char *what, struct wfe_error *err)
 {
-  return wfe_error_set(err, WFE_E_INTERNAL, 0, "EngineMalformedOutput", NULL,
-                       "engine %s: %s", slot->engine->name, what);
+  return wfe_error_set(err, WFE_E_INTERNAL, 0, reason, NULL, ENGINE_FMT ": %s",
+                       ENGINE_ARGS(slot), what);
 }
 
 /* What the core relies on in a rendered run object. */
@@ -36,21 +50,33 @@ static int check_rendered(const struct wfe_engine_slot *slot, json_object *run,
 {
   const wfe_run_type *type = slot->engine->run_type;
   if (!json_object_is_type(run, json_type_object))
-    return malformed(slot, "render did not return a JSON object", err);
+    return malformed(slot, "EngineMalformedOutput",
+                     "render did not return a JSON object", err);
   const char *api_version = wfe_json_get_string(run, "apiVersion");
   const char *kind = wfe_json_get_string(run, "kind");
   if (!api_version || strcmp(api_version, type->api_version) || !kind ||
-      strcmp(kind, type->kind))
-    return malformed(slot,
-                     "render returned another apiVersion/kind than "
-                     "the engine's run type",
-                     err);
+      strcmp(kind, type->kind)) {
+    struct wfe_buf what = WFE_BUF_INIT;
+    wfe_buf_printf(&what,
+                   "render returned apiVersion \"%.100s\", kind \"%.100s\", "
+                   "not the %s %s the engine declares",
+                   api_version ? api_version : "", kind ? kind : "",
+                   type->api_version, type->kind);
+    int rc = malformed(slot, "EngineWrongRunType", wfe_buf_str(&what), err);
+    wfe_buf_free(&what);
+    return rc;
+  }
   const char *name = wfe_json_get_string(run, "metadata.name");
-  if (!wfe_is_dns_label(name))
-    return malformed(slot,
-                     "render returned a metadata.name that is not a "
-                     "DNS label of at most 63 characters",
-                     err);
+  if (!wfe_is_dns_label(name)) {
+    struct wfe_buf what = WFE_BUF_INIT;
+    wfe_buf_printf(&what,
+                   "render returned metadata.name \"%.100s\", which is not "
+                   "a DNS label of at most 63 characters",
+                   name ? name : "");
+    int rc = malformed(slot, "EngineInvalidRunName", wfe_buf_str(&what), err);
+    wfe_buf_free(&what);
+    return rc;
+  }
   return 0;
 }
 
@@ -64,20 +90,29 @@ int wfe_dispatch_render(const struct wfe_engine_slot *slot,
   if (!text)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   const wfe_engine *engine = slot->engine;
-  int rc = engine->validate(slot->instance, text, len, err);
-  if (rc)
-    return engine_failed(slot, rc, "validate", err);
-
   struct wfe_buf rendered = WFE_BUF_INIT;
-  rc = engine->render(slot->instance, text, len, &rendered, err);
+  rendered.limit = slot->max_output;
+  int rc;
+  if (slot->validate_render) {
+    rc = slot->validate_render(slot->instance, text, len, (wfe_buf *)&rendered,
+                               (wfe_error *)err);
+  } else {
+    rc = engine->validate(slot->instance, text, len, (wfe_error *)err);
+    if (rc)
+      return engine_failed(slot, rc, "validate", NULL, err);
+    rc = engine->render(slot->instance, text, len, (wfe_buf *)&rendered,
+                        (wfe_error *)err);
+  }
   if (rc) {
+    rc = engine_failed(slot, rc, "render", &rendered, err);
     wfe_buf_free(&rendered);
-    return engine_failed(slot, rc, "render", err);
+    return rc;
   }
   json_object *run = wfe_json_parse(wfe_buf_str(&rendered), rendered.len);
   wfe_buf_free(&rendered);
   if (!run)
-    return malformed(slot, "render returned text that is not JSON", err);
+    return malformed(slot, "EngineMalformedOutput",
+                     "render returned text that is not JSON", err);
   rc = check_rendered(slot, run, err);
   if (rc) {
     json_object_put(run);
@@ -107,21 +142,38 @@ int wfe_dispatch_interpret(const struct wfe_engine_slot *slot, json_object *run,
   if (!text)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   struct wfe_buf answer = WFE_BUF_INIT;
-  int rc = slot->engine->interpret(slot->instance, text, len, &answer, err);
+  answer.limit = slot->max_output;
+  int rc = slot->engine->interpret(slot->instance, text, len,
+                                   (wfe_buf *)&answer, (wfe_error *)err);
   if (rc) {
+    rc = engine_failed(slot, rc, "interpret", &answer, err);
     wfe_buf_free(&answer);
-    return engine_failed(slot, rc, "interpret", err);
+    return rc;
   }
   json_object *status = wfe_json_parse(wfe_buf_str(&answer), answer.len);
   wfe_buf_free(&answer);
+  if (!json_object_is_type(status, json_type_object)) {
+    json_object_put(status);
+    return malformed(slot, "EngineMalformedOutput",
+                     "interpret did not return a JSON object", err);
+  }
   const char *phase = wfe_json_get_string(status, "phase");
   const char *outcome = wfe_json_get_string(status, "outcome");
   int terminal =
       phase && (!strcmp(phase, "Completed") || !strcmp(phase, "Failed"));
-  if (!json_object_is_type(status, json_type_object) ||
-      !one_of(phase, phases) || (terminal && !one_of(outcome, outcomes))) {
+  if (!one_of(phase, phases) || (terminal && !one_of(outcome, outcomes))) {
+    struct wfe_buf what = WFE_BUF_INIT;
+    wfe_buf_printf(&what,
+                   "interpret returned phase \"%.60s\"%s%.60s%s: the phase "
+                   "must be Pending, Running, Completed or Failed, and a "
+                   "terminal one needs an outcome of Success, Failed or "
+                   "Timeout",
+                   phase ? phase : "", outcome ? ", outcome \"" : "",
+                   outcome ? outcome : "", outcome ? "\"" : "");
+    rc = malformed(slot, "EngineInvalidPhase", wfe_buf_str(&what), err);
+    wfe_buf_free(&what);
     json_object_put(status);
-    return malformed(slot, "interpret returned no valid phase/outcome", err);
+    return rc;
   }
   *out = status;
   return 0;
@@ -137,17 +189,21 @@ int wfe_dispatch_cancel_patch(const struct wfe_engine_slot *slot,
   if (!text)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   struct wfe_buf patch = WFE_BUF_INIT;
-  int rc = slot->engine->cancel(slot->instance, text, len, &patch, err);
+  patch.limit = slot->max_output;
+  int rc = slot->engine->cancel(slot->instance, text, len, (wfe_buf *)&patch,
+                                (wfe_error *)err);
   if (rc) {
+    rc = engine_failed(slot, rc, "cancel", &patch, err);
     wfe_buf_free(&patch);
-    return engine_failed(slot, rc, "cancel", err);
+    return rc;
   }
   json_object *parsed = wfe_json_parse(wfe_buf_str(&patch), patch.len);
   int ok = json_object_is_type(parsed, json_type_object);
   json_object_put(parsed);
   if (!ok) {
     wfe_buf_free(&patch);
-    return malformed(slot, "cancel did not return a JSON merge patch", err);
+    return malformed(slot, "EngineMalformedOutput",
+                     "cancel did not return a JSON merge patch", err);
   }
   *out = wfe_buf_steal(&patch);
   return 0;

@@ -11,16 +11,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "log.h"
+#include "sha256.h"
 
 static void host_log(const wfe_host *host, int32_t level,
                      const char *engine_name, const char *message)
 {
-  (void)host;
-  wfe_log(level, engine_name ? engine_name : "plugin", NULL, "%s",
-          message ? message : "");
+  const struct wfe_host_services *services = host->host_data;
+  if (level < WFE_LOG_ERROR)
+    level = WFE_LOG_ERROR;
+  if (level > WFE_LOG_DEBUG)
+    level = WFE_LOG_DEBUG;
+  if (services->log)
+    services->log(services->log_ctx, level, engine_name,
+                  message ? message : "");
+  else
+    wfe_log(level, engine_name ? engine_name : "plugin", NULL, "%s",
+            message ? message : "");
 }
 
 static int32_t host_buf_append(wfe_buf *buf, const char *data, size_t len)
@@ -124,44 +131,16 @@ void wfe_host_services_init(struct wfe_host_services *services,
   t->buf_free = host_buf_free;
 }
 
-static void to_hex(const unsigned char *digest, char out_hex[65])
-{
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out_hex[2 * i] = hex[digest[i] >> 4];
-    out_hex[2 * i + 1] = hex[digest[i] & 0xf];
-  }
-  out_hex[64] = '\0';
-}
-
-void wfe_sha256_hex(const void *data, size_t len, char out_hex[65])
-{
-  unsigned char digest[32];
-  unsigned int digest_len = 0;
-  if (!EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) ||
-      digest_len != 32) {
-    /* Cannot happen with OpenSSL's built-in SHA-256; never return garbage. */
-    memset(out_hex, '0', 64);
-    out_hex[64] = '\0';
-    return;
-  }
-  to_hex(digest, out_hex);
-}
-
 int wfe_sha256_file(const char *path, char out_hex[65], struct wfe_error *err)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "ReadFailed", NULL, "%s: %s",
                          path, strerror(errno));
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int rc = 0;
-  if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-    rc = wfe_error_set(err, WFE_E_NOMEM, 0, "DigestFailed", NULL,
-                       "%s: cannot start SHA-256", path);
-    goto out;
-  }
+  struct wfe_sha256 ctx;
+  wfe_sha256_init(&ctx);
   unsigned char chunk[65536];
+  int rc = 0;
   for (;;) {
     ssize_t n = read(fd, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR)
@@ -169,22 +148,17 @@ int wfe_sha256_file(const char *path, char out_hex[65], struct wfe_error *err)
     if (n < 0) {
       rc = wfe_error_set(err, WFE_E_UNAVAILABLE, 0, "ReadFailed", NULL,
                          "%s: %s", path, strerror(errno));
-      goto out;
+      break;
     }
     if (n == 0)
       break;
-    EVP_DigestUpdate(ctx, chunk, (size_t)n);
+    wfe_sha256_update(&ctx, chunk, (size_t)n);
   }
-  unsigned char digest[32];
-  unsigned int digest_len = 0;
-  if (!EVP_DigestFinal_ex(ctx, digest, &digest_len) || digest_len != 32) {
-    rc = wfe_error_set(err, WFE_E_INTERNAL, 0, "DigestFailed", NULL,
-                       "%s: cannot finish SHA-256", path);
-    goto out;
-  }
-  to_hex(digest, out_hex);
-out:
-  EVP_MD_CTX_free(ctx);
   close(fd);
+  if (!rc) {
+    unsigned char digest[32];
+    wfe_sha256_final(&ctx, digest);
+    wfe_sha256_to_hex(digest, out_hex);
+  }
   return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * The host services table handed to engine plugins (wfe_host in the ABI):
- * logging into the core's logger, host-owned buffers and errors, SHA-256,
- * and a read-only object getter that the runtime supplies when a cluster is
- * there (offline commands pass none, and engines get WFE_E_UNSUPPORTED).
+ * logging, host-owned buffers and errors, SHA-256, and a read-only object
+ * getter that the controller supplies when a cluster is there (offline
+ * commands pass none, and engines get WFE_E_UNSUPPORTED). The same table
+ * serves engines loaded in the controller and, with a logger and a getter
+ * that travel over its socket, engines in an engine host process.
  */
 #ifndef WFE_ENGINE_HOST_H
 #define WFE_ENGINE_HOST_H
@@ -22,19 +24,23 @@ typedef int (*wfe_object_getter_fn)(void *ctx, const char *api_version,
                                     const char *name, struct wfe_buf *out,
                                     struct wfe_error *err);
 
+/* Writes one log line of an engine (`engine` may be NULL: the plugin). */
+typedef void (*wfe_host_log_fn)(void *ctx, int level, const char *engine,
+                                const char *message);
+
 struct wfe_host_services {
   wfe_host table; /* what plugins see; table.host_data points back here */
   wfe_object_getter_fn getter;
   void *getter_ctx;
+  wfe_host_log_fn log; /* NULL: the core's logger */
+  void *log_ctx;
 };
 
 /* Fills `services`; `getter` may be NULL (offline). `services` must outlive
- * every plugin that was given &services->table. */
+ * every plugin that was given &services->table. Set `log` afterwards to
+ * send engine log lines elsewhere. */
 void wfe_host_services_init(struct wfe_host_services *services,
                             wfe_object_getter_fn getter, void *getter_ctx);
-
-/* Lowercase hex SHA-256 of a buffer (65 bytes with the NUL). */
-void wfe_sha256_hex(const void *data, size_t len, char out_hex[65]);
 
 /* Lowercase hex SHA-256 of a file's contents. Returns 0 or a WFE_E_* code
  * with `err` filled (naming the path). */

@@ -1,15 +1,14 @@
 /*
- * The plugin loader; see plugin_loader.h. One pass over the directory in
- * sorted order: trust checks on the path, dlopen, ABI and descriptor checks,
- * the plugin's init, then per engine a descriptor check, create and
- * registration. Every refusal becomes a wfe_rejection plus a log line, and
- * the scan goes on. A plugin is dlclosed only while none of its engines is
- * registered: on rejection, or in wfe_registry_free after destroy and fini.
+ * The plugin loader; see plugin_loader.h. Per file: trust checks on the
+ * path, the hash, then opening it in this process or in an engine host.
+ * Then the names, then create. Every refusal becomes a wfe_rejection plus a
+ * log line, and the scan goes on. A plugin is unloaded (its host stopped)
+ * only while none of its engines is registered: on rejection, or in
+ * wfe_registry_free after destroy and fini.
  */
 #include "plugin_loader.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,26 +21,29 @@
 
 #include "host.h"
 #include "log.h"
-#include "names.h"
+#include "plugin.h"
 
 #define LOGGER "loader"
+#define DEFAULT_MAX_OUTPUT (1u << 20)
 
-/* Sizes of the ABI 1.0 structs: the least a plugin may hand us. Measured to
- * the end of the last 1.0 member, so tail padding does not count. */
-#define END_OF(type, member)                                                   \
-  (offsetof(type, member) + sizeof(((type *)0)->member))
-#define PLUGIN_V1_0_SIZE END_OF(wfe_plugin, engines)
-#define ENGINE_V1_0_SIZE END_OF(wfe_engine, get_extension)
-#define RUN_TYPE_V1_0_SIZE END_OF(wfe_run_type, has_status_subresource)
-/* Enough of a plugin struct to read its ABI version, whatever the version. */
-#define PLUGIN_VERSION_SIZE END_OF(wfe_plugin, abi_minor)
-
-#define DNS_LABEL_MAX 63
+/* An engine a file offers. */
+struct offer {
+  const wfe_engine *engine; /* the plugin's descriptor, or a host's proxy */
+  void *instance;           /* a proxy's; in this process, once created */
+  size_t position;          /* in the image's or the host's engine list */
+  int refused;              /* its name is claimed twice */
+  int created;
+};
 
 struct loaded_plugin {
   struct wfe_plugin_record record; /* first: records are handed out */
-  void *handle;
-  const wfe_plugin *desc;
+  struct wfe_plugin_image *image;  /* WFE_ISOLATION_NONE */
+  /* WFE_ISOLATION_PROCESS: record.host. `kept` when it was taken over from
+   * the previous registry with its engines created already. */
+  int kept;
+  size_t offer_count;
+  struct offer *offers;
+  struct wfe_engine_host_limits limits;
 };
 
 struct wfe_registry {
@@ -59,6 +61,9 @@ struct scan {
   struct wfe_registry *reg;
   /* Why the top directory is not trusted, or NULL when it is. */
   char *dir_problem;
+  /* The files opened so far, before they are registered. */
+  struct loaded_plugin **open;
+  size_t open_count, open_cap;
 };
 
 /* ---------------------------------------------------------------------------
@@ -79,21 +84,9 @@ static void *reserve(void *array, size_t *cap, size_t count, size_t elem_size)
   return grown;
 }
 
-static char *dup_str(const char *s)
-{
-  return strdup(s ? s : "");
-}
-
-/* "message (Reason, field f, status)" from an error a plugin filled. */
-static int describe_plugin_error(struct wfe_buf *out, int32_t rc,
-                                 const struct wfe_error *perr)
-{
-  return wfe_buf_printf(out, "%s (%s%s%s%s%s%s)", wfe_error_message(perr),
-                        perr->reason ? perr->reason : "",
-                        perr->reason ? ", " : "", perr->field ? "field " : "",
-                        perr->field ? perr->field : "", perr->field ? ", " : "",
-                        wfe_status_name(rc));
-}
+static int add_rejection(struct wfe_registry *reg, const char *path,
+                         const char *engine, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int add_rejection(struct wfe_registry *reg, const char *path,
                          const char *engine, const char *fmt, ...)
@@ -231,363 +224,142 @@ static int check_file_trust(struct scan *s, const char *path,
 }
 
 /* ---------------------------------------------------------------------------
- * Descriptor checks
+ * Opening a file: in this process, or in an engine host
  */
 
-/* Returns 0 when the plugin descriptor is usable, 1 with `why` filled. */
-static int check_plugin(const wfe_plugin *desc, struct wfe_buf *why)
-{
-  int rc = 0;
-  if (desc->struct_size < PLUGIN_VERSION_SIZE)
-    rc = wfe_buf_printf(why,
-                        "plugin descriptor is %u bytes, too small to "
-                        "hold an ABI version",
-                        (unsigned)desc->struct_size);
-  else if (desc->abi_major != WFE_ENGINE_ABI_MAJOR)
-    rc = wfe_buf_printf(why,
-                        "plugin ABI %u.%u has a different major version than "
-                        "host ABI %u.%u",
-                        desc->abi_major, desc->abi_minor, WFE_ENGINE_ABI_MAJOR,
-                        WFE_ENGINE_ABI_MINOR);
-  else if (desc->abi_minor > WFE_ENGINE_ABI_MINOR)
-    rc = wfe_buf_printf(why, "plugin ABI %u.%u is newer than host ABI %u.%u",
-                        desc->abi_major, desc->abi_minor, WFE_ENGINE_ABI_MAJOR,
-                        WFE_ENGINE_ABI_MINOR);
-  else if (desc->struct_size < PLUGIN_V1_0_SIZE)
-    rc = wfe_buf_printf(why,
-                        "plugin descriptor is %u bytes, smaller than the %zu "
-                        "bytes of ABI 1.0",
-                        (unsigned)desc->struct_size, (size_t)PLUGIN_V1_0_SIZE);
-  else if (desc->engine_count == 0 || !desc->engines)
-    rc = wfe_buf_puts(why, "plugin provides no engines");
-  else
-    return 0;
-  return rc ? WFE_E_NOMEM : 1;
-}
-
-/* The name of the first required engine operation that is NULL, or NULL. */
-static const char *missing_operation(const wfe_engine *e)
-{
-  return !e->create      ? "create"
-         : !e->destroy   ? "destroy"
-         : !e->validate  ? "validate"
-         : !e->render    ? "render"
-         : !e->interpret ? "interpret"
-         : !e->cancel    ? "cancel"
-                         : NULL;
-}
-
-/* Returns 0 when the engine descriptor is usable, 1 with `why` filled. */
-static int check_engine(const wfe_engine *e, struct wfe_buf *why)
-{
-  int rc = 0;
-  if (e->struct_size < ENGINE_V1_0_SIZE)
-    rc = wfe_buf_printf(why,
-                        "engine descriptor is %u bytes, smaller than the %zu "
-                        "bytes of ABI 1.0",
-                        (unsigned)e->struct_size, (size_t)ENGINE_V1_0_SIZE);
-  else if (!e->name || !wfe_is_dns_label(e->name))
-    rc = wfe_buf_printf(why,
-                        "engine name \"%.80s\" is not a DNS label (lowercase "
-                        "letters, digits and '-', at most %d characters)",
-                        e->name ? e->name : "(null)", DNS_LABEL_MAX);
-  else if (!e->version)
-    rc = wfe_buf_puts(why, "engine has no version");
-  else if (!e->run_type || e->run_type->struct_size < RUN_TYPE_V1_0_SIZE)
-    rc = wfe_buf_puts(why, "engine has no run_type or it is smaller than in "
-                           "ABI 1.0");
-  else if (!e->run_type->api_version || !e->run_type->kind ||
-           !e->run_type->resource)
-    rc = wfe_buf_puts(why, "engine run_type lacks api_version, kind or "
-                           "resource");
-  else if (missing_operation(e))
-    rc = wfe_buf_printf(why, "engine lacks the required operation %s",
-                        missing_operation(e));
-  else
-    return 0;
-  return rc ? WFE_E_NOMEM : 1;
-}
-
-/* ---------------------------------------------------------------------------
- * Registration
- */
-
-/* Index of the first engine whose name is >= `name`. */
-static size_t engine_position(const struct wfe_registry *reg, const char *name)
-{
-  size_t lo = 0, hi = reg->engine_count;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(reg->engines[mid]->engine->name, name) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-static int register_engine(struct wfe_registry *reg, struct loaded_plugin *lp,
-                           const wfe_engine *e, void *instance)
-{
-  struct wfe_plugin_record *rec = &lp->record;
-  struct wfe_engine_slot *slot = malloc(sizeof(*slot));
-  if (!slot)
-    return WFE_E_NOMEM;
-  struct wfe_engine_slot **engines = reserve(
-      reg->engines, &reg->engine_cap, reg->engine_count, sizeof(*engines));
-  if (!engines) {
-    free(slot);
-    return WFE_E_NOMEM;
-  }
-  reg->engines = engines;
-  slot->engine = e;
-  slot->instance = instance;
-  slot->plugin = rec;
-  size_t at = engine_position(reg, e->name);
-  memmove(&reg->engines[at + 1], &reg->engines[at],
-          (reg->engine_count - at) * sizeof(*reg->engines));
-  reg->engines[at] = slot;
-  reg->engine_count++;
-  /* rec->engines was sized for every engine of the plugin up front. */
-  rec->engines[rec->engine_count++] = slot;
-  return 0;
-}
-
-/* Checks, creates and registers engine `i` of a plugin. Returns 0 (also
- * when the engine was rejected) or WFE_E_NOMEM. */
-static int load_engine(struct scan *s, struct loaded_plugin *lp, size_t i)
-{
-  const char *path = lp->record.path;
-  const wfe_engine *e = lp->desc->engines[i];
-  if (!e)
-    return add_rejection(s->reg, path, NULL, "engine #%zu is NULL", i);
-
-  struct wfe_buf why = WFE_BUF_INIT;
-  int rc = check_engine(e, &why);
-  if (rc) {
-    char label[32];
-    snprintf(label, sizeof(label), "#%zu", i);
-    const char *engine =
-        e->struct_size >= END_OF(wfe_engine, name) && e->name ? e->name : label;
-    if (rc > 0)
-      rc = add_rejection(s->reg, path, engine, "%s", wfe_buf_str(&why));
-    wfe_buf_free(&why);
-    return rc;
-  }
-
-  const struct wfe_engine_slot *existing = wfe_registry_find(s->reg, e->name);
-  if (existing)
-    return add_rejection(s->reg, path, e->name,
-                         "engine \"%s\" is already registered by %s, which "
-                         "stays",
-                         e->name, existing->plugin->path);
-
-  const char *config = NULL;
-  if (s->opts->engine_config)
-    config = s->opts->engine_config(s->opts->engine_config_ctx, e->name);
-  if (!config)
-    config = "{}";
-  void *instance = NULL;
-  struct wfe_error perr = WFE_ERROR_INIT;
-  int32_t created =
-      e->create(s->opts->host, config, strlen(config), &instance, &perr);
-  if (created != WFE_OK) {
-    rc = describe_plugin_error(&why, created, &perr);
-    if (!rc)
-      rc = add_rejection(s->reg, path, e->name, "create failed: %s",
-                         wfe_buf_str(&why));
-    wfe_error_clear(&perr);
-    wfe_buf_free(&why);
-    return rc;
-  }
-  wfe_error_clear(&perr);
-  rc = register_engine(s->reg, lp, e, instance);
-  if (rc)
-    e->destroy(instance);
-  return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * Loading one file
- */
-
-static void free_record(struct loaded_plugin *lp)
+static void free_plugin(struct loaded_plugin *lp)
 {
   if (!lp)
     return;
+  wfe_plugin_image_close(lp->image);
+  wfe_engine_host_unref(lp->record.host);
   free(lp->record.path);
   free(lp->record.real_path);
   free(lp->record.name);
   free(lp->record.version);
   free(lp->record.engines);
+  free(lp->offers);
   free(lp);
 }
 
-/* Destroys the plugin's instances, calls fini and unloads it. */
-static void unload_plugin(struct wfe_registry *reg, struct loaded_plugin *lp)
+static int set_identity(struct loaded_plugin *lp, unsigned abi_major,
+                        unsigned abi_minor, const char *name,
+                        const char *version, size_t offers)
 {
-  struct wfe_plugin_record *rec = &lp->record;
-  for (size_t i = rec->engine_count; i-- > 0;) {
-    const struct wfe_engine_slot *slot = rec->engines[i];
-    slot->engine->destroy(slot->instance);
-    if (reg) {
-      size_t at = engine_position(reg, slot->engine->name);
-      memmove(&reg->engines[at], &reg->engines[at + 1],
-              (reg->engine_count - at - 1) * sizeof(*reg->engines));
-      reg->engine_count--;
-    }
-    free((void *)slot);
-  }
-  rec->engine_count = 0;
-  if (lp->desc->fini)
-    lp->desc->fini();
-  dlclose(lp->handle);
-  free_record(lp);
+  lp->record.abi_major = abi_major;
+  lp->record.abi_minor = abi_minor;
+  lp->record.name = strdup(name ? name : "");
+  lp->record.version = strdup(version ? version : "");
+  lp->offers = calloc(offers ? offers : 1, sizeof(*lp->offers));
+  lp->record.engines = calloc(offers ? offers : 1, sizeof(*lp->record.engines));
+  lp->offer_count = offers;
+  return lp->record.name && lp->record.version && lp->offers &&
+                 lp->record.engines
+             ? 0
+             : WFE_E_NOMEM;
 }
 
-/* Names the plugin of this registry that holds `handle`, if any. */
-static const char *loaded_path_of(const struct wfe_registry *reg, void *handle)
+/* In this process. 0 opened, 1 rejected (recorded), WFE_E_NOMEM. */
+static int open_here(struct scan *s, struct loaded_plugin *lp)
 {
-  for (size_t i = 0; i < reg->plugin_count; i++)
-    if (reg->plugins[i]->handle == handle)
-      return reg->plugins[i]->record.path;
+  struct wfe_buf why = WFE_BUF_INIT;
+  int rc = wfe_plugin_image_open(lp->record.real_path, s->opts->host,
+                                 &lp->image, &why);
+  if (rc > 0)
+    rc = add_rejection(s->reg, lp->record.path, NULL, "%s", wfe_buf_str(&why))
+             ? WFE_E_NOMEM
+             : 1;
+  wfe_buf_free(&why);
+  if (rc)
+    return rc;
+  const struct wfe_plugin_image *img = lp->image;
+  rc = set_identity(lp, img->desc->abi_major, img->desc->abi_minor,
+                    img->desc->name, img->desc->version, img->engine_count);
+  for (size_t i = 0; !rc && i < img->engine_count; i++)
+    lp->offers[i] = (struct offer){img->engines[i], NULL, i, 0, 0};
+  for (size_t i = 0; !rc && i < img->refusal_count; i++)
+    rc = add_rejection(s->reg, lp->record.path, img->refusals[i].engine, "%s",
+                       img->refusals[i].reason);
+  return rc;
+}
+
+/* The plugin of the previous registry with this file unchanged, or NULL. */
+static struct loaded_plugin *previous_of(const struct scan *s,
+                                         const struct loaded_plugin *lp)
+{
+  const struct wfe_registry *prev = s->opts->previous;
+  for (size_t i = 0; prev && i < prev->plugin_count; i++) {
+    struct loaded_plugin *old = prev->plugins[i];
+    if (old->record.host && !strcmp(old->record.path, lp->record.path) &&
+        !strcmp(old->record.sha256, lp->record.sha256))
+      return old;
+  }
   return NULL;
 }
 
-/* dlopens `real_path` and finds its descriptor. Returns 0 with lp->handle
- * and lp->desc set, 1
- * when rejected (recorded; nothing stays loaded), WFE_E_NOMEM. */
-static int open_plugin(struct scan *s, const char *path, const char *real_path,
-                       struct loaded_plugin *lp)
+static void offers_of_host(struct loaded_plugin *lp)
 {
-  /* The same file loaded twice would share one image: init would run twice
-   * and the duplicate's fini would pull the rug from under the first. */
-  dlerror();
-  void *existing = dlopen(real_path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  if (existing) {
-    const char *by = loaded_path_of(s->reg, existing);
-    dlclose(existing);
-    return add_rejection(s->reg, path, NULL,
-                         "the same file is already loaded in this process%s%s",
-                         by ? " as " : "", by ? by : "")
-               ? WFE_E_NOMEM
-               : 1;
-  }
-
-  dlerror();
-  lp->handle = dlopen(real_path, RTLD_NOW | RTLD_LOCAL);
-  if (!lp->handle) {
-    const char *dl = dlerror();
-    return add_rejection(s->reg, path, NULL, "cannot load: %s",
-                         dl ? dl : "unknown dlopen error")
-               ? WFE_E_NOMEM
-               : 1;
-  }
-  dlerror();
-  void *sym = dlsym(lp->handle, WFE_PLUGIN_ENTRY_SYMBOL);
-  int rc = 0;
-  if (!sym) {
-    const char *dl = dlerror();
-    rc = add_rejection(s->reg, path, NULL, "no entry symbol %s: %s",
-                       WFE_PLUGIN_ENTRY_SYMBOL, dl ? dl : "not found");
-    goto rejected;
-  }
-  wfe_plugin_entry_fn entry;
-  memcpy(&entry, &sym, sizeof(entry)); /* object to function pointer */
-  lp->desc = entry();
-  if (!lp->desc) {
-    rc = add_rejection(s->reg, path, NULL, "%s() returned NULL",
-                       WFE_PLUGIN_ENTRY_SYMBOL);
-    goto rejected;
-  }
-  struct wfe_buf why = WFE_BUF_INIT;
-  rc = check_plugin(lp->desc, &why);
-  if (rc == 0)
-    return 0;
-  if (rc > 0)
-    rc = add_rejection(s->reg, path, NULL, "%s", wfe_buf_str(&why));
-  wfe_buf_free(&why);
-rejected:
-  dlclose(lp->handle);
-  lp->handle = NULL;
-  return rc ? WFE_E_NOMEM : 1;
+  const struct wfe_engine_host_plugin *p =
+      wfe_engine_host_plugin(lp->record.host);
+  for (size_t i = 0; i < p->engine_count; i++)
+    lp->offers[i] =
+        (struct offer){p->engines[i].engine, p->engines[i].instance, i, 0, 0};
 }
 
-/* Fills the record of an opened plugin whose descriptor passed the checks. */
-static int fill_record(struct loaded_plugin *lp)
+/* In an engine host of its own, or (`may_keep`) the unchanged one of the
+ * previous registry. 0 opened, 1 rejected (recorded), WFE_E_NOMEM. */
+static int open_in_host(struct scan *s, struct loaded_plugin *lp, int may_keep)
 {
-  struct wfe_plugin_record *rec = &lp->record;
-  rec->abi_major = lp->desc->abi_major;
-  rec->abi_minor = lp->desc->abi_minor;
-  rec->name = dup_str(lp->desc->name);
-  rec->version = dup_str(lp->desc->version);
-  rec->engines = calloc(lp->desc->engine_count, sizeof(*rec->engines));
-  return rec->name && rec->version && rec->engines ? 0 : WFE_E_NOMEM;
-}
-
-static int push_plugin(struct wfe_registry *reg, struct loaded_plugin *lp)
-{
-  struct loaded_plugin **plugins = reserve(reg->plugins, &reg->plugin_cap,
-                                           reg->plugin_count, sizeof(*plugins));
-  if (!plugins)
-    return WFE_E_NOMEM;
-  reg->plugins = plugins;
-  reg->plugins[reg->plugin_count++] = lp;
+  const struct loaded_plugin *old = may_keep ? previous_of(s, lp) : NULL;
+  if (old) {
+    wfe_engine_host_ref(old->record.host);
+    lp->record.host = old->record.host;
+    lp->kept = 1;
+  } else {
+    struct wfe_engine_host_options options = {
+        .executable = s->opts->host_executable,
+        .plugin_path = lp->record.path,
+        .real_path = lp->record.real_path,
+        .services = s->opts->host,
+        .threads = s->opts->host_threads,
+        .limits = {.load_timeout_ms = s->opts->host_load_timeout_ms},
+        .metrics = s->opts->metrics,
+    };
+    struct wfe_buf why = WFE_BUF_INIT;
+    struct wfe_error err = WFE_ERROR_INIT;
+    int rc = wfe_engine_host_start(&options, &lp->record.host, &why, &err);
+    if (rc) {
+      rc = add_rejection(s->reg, lp->record.path, NULL, "%s",
+                         rc == 1 ? wfe_buf_str(&why) : wfe_error_message(&err))
+               ? WFE_E_NOMEM
+               : 1;
+      wfe_buf_free(&why);
+      wfe_error_clear(&err);
+      return rc;
+    }
+  }
+  const struct wfe_engine_host_plugin *p =
+      wfe_engine_host_plugin(lp->record.host);
+  int rc = set_identity(lp, p->abi_major, p->abi_minor, p->name, p->version,
+                        p->engine_count);
+  if (rc)
+    return rc;
+  offers_of_host(lp);
+  for (size_t i = 0; i < p->refusal_count; i++)
+    if (add_rejection(s->reg, lp->record.path, p->refused_engines[i], "%s",
+                      p->refusal_reasons[i]))
+      return WFE_E_NOMEM;
   return 0;
 }
 
-static void log_loaded(const struct wfe_plugin_record *rec)
+/* The plugin opened in this scan from the same file, or NULL. */
+static const struct loaded_plugin *opened_as(const struct scan *s,
+                                             const char *real_path)
 {
-  struct wfe_buf names = WFE_BUF_INIT;
-  for (size_t i = 0; i < rec->engine_count; i++)
-    wfe_buf_printf(&names, "%s%s", i ? ", " : "",
-                   rec->engines[i]->engine->name);
-  wfe_log_info(LOGGER, NULL,
-               "loaded %s: plugin %s %s, ABI %u.%u, sha256 %s, engines: %s",
-               rec->path, rec->name, rec->version, rec->abi_major,
-               rec->abi_minor, rec->sha256, wfe_buf_str(&names));
-  wfe_buf_free(&names);
-}
-
-/* Runs init and the engines of an opened plugin; keeps it when at least one
- * engine registered. Takes ownership of `lp`. */
-static int start_plugin(struct scan *s, struct loaded_plugin *lp)
-{
-  const char *path = lp->record.path;
-  int rc = fill_record(lp);
-  if (rc)
-    goto discard;
-  if (lp->desc->init) {
-    struct wfe_error perr = WFE_ERROR_INIT;
-    int32_t status = lp->desc->init(s->opts->host, &perr);
-    if (status != WFE_OK) {
-      struct wfe_buf why = WFE_BUF_INIT;
-      rc = describe_plugin_error(&why, status, &perr);
-      if (!rc)
-        rc = add_rejection(s->reg, path, NULL, "init failed: %s",
-                           wfe_buf_str(&why));
-      wfe_buf_free(&why);
-      wfe_error_clear(&perr);
-      goto discard; /* no fini after a failed init */
-    }
-    wfe_error_clear(&perr);
-  }
-  for (size_t i = 0; i < lp->desc->engine_count && !rc; i++)
-    rc = load_engine(s, lp, i);
-  if (!rc && lp->record.engine_count > 0)
-    rc = push_plugin(s->reg, lp);
-  if (!rc && lp->record.engine_count > 0) {
-    log_loaded(&lp->record);
-    return 0;
-  }
-  /* Nothing registered (each engine's rejection is recorded), or out of
-   * memory: nothing of the plugin is in use, so it can go. */
-  unload_plugin(s->reg, lp);
-  return rc;
-discard:
-  dlclose(lp->handle);
-  free_record(lp);
-  return rc;
+  for (size_t i = 0; i < s->open_count; i++)
+    if (!strcmp(s->open[i]->record.real_path, real_path))
+      return s->open[i];
+  return NULL;
 }
 
 /* Stats, trust-checks, resolves and hashes DIR/name into `lp`. Returns 0
@@ -630,8 +402,9 @@ static int inspect_file(struct scan *s, struct loaded_plugin *lp)
   return rc;
 }
 
-/* Loads DIR/name. Returns 0 (loaded, rejected or ignored) or WFE_E_NOMEM. */
-static int load_file(struct scan *s, const char *name)
+/* Opens DIR/name for the second pass. Returns 0 (opened, rejected or
+ * ignored) or WFE_E_NOMEM. */
+static int open_file(struct scan *s, const char *name)
 {
   struct loaded_plugin *lp = calloc(1, sizeof(*lp));
   if (!lp)
@@ -647,12 +420,345 @@ static int load_file(struct scan *s, const char *name)
   }
   lp->record.path = wfe_buf_steal(&path);
   int rc = inspect_file(s, lp);
+  const struct loaded_plugin *twin =
+      rc == 0 ? opened_as(s, lp->record.real_path) : NULL;
+  /* The same file twice would be one image in this process (init twice, a
+   * fini under the other's feet), and two hosts claiming the same names. */
+  if (twin)
+    rc = add_rejection(
+             s->reg, lp->record.path, NULL,
+             "the same file is already loaded%s as %s",
+             s->opts->isolation == WFE_ISOLATION_NONE ? " in this process" : "",
+             twin->record.path)
+             ? WFE_E_NOMEM
+             : 1;
   if (rc == 0)
-    rc = open_plugin(s, lp->record.path, lp->record.real_path, lp);
-  if (rc == 0)
-    return start_plugin(s, lp); /* takes lp */
-  free_record(lp);
+    rc = s->opts->isolation == WFE_ISOLATION_NONE ? open_here(s, lp)
+                                                  : open_in_host(s, lp, 1);
+  if (rc == 0) {
+    struct loaded_plugin **grown =
+        reserve(s->open, &s->open_cap, s->open_count, sizeof(*grown));
+    if (!grown)
+      rc = WFE_E_NOMEM;
+    else {
+      s->open = grown;
+      s->open[s->open_count++] = lp;
+      return 0;
+    }
+  }
+  free_plugin(lp);
   return rc < 0 ? rc : 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Names: one engine name, one file
+ */
+
+/* Refuses every offer whose name another file offers too, naming them all. */
+static int refuse_duplicates(struct scan *s)
+{
+  for (size_t a = 0; a < s->open_count; a++) {
+    struct loaded_plugin *lp = s->open[a];
+    for (size_t i = 0; i < lp->offer_count; i++) {
+      const char *name = lp->offers[i].engine->name;
+      struct wfe_buf others = WFE_BUF_INIT;
+      for (size_t b = 0; b < s->open_count; b++) {
+        const struct loaded_plugin *other = s->open[b];
+        for (size_t j = 0; b != a && j < other->offer_count; j++)
+          if (!strcmp(other->offers[j].engine->name, name) &&
+              wfe_buf_printf(&others, "%s%s", others.len ? ", " : "",
+                             other->record.path)) {
+            wfe_buf_free(&others);
+            return WFE_E_NOMEM;
+          }
+      }
+      int rc = 0;
+      if (others.len) {
+        lp->offers[i].refused = 1;
+        rc = add_rejection(s->reg, lp->record.path, name,
+                           "engine \"%s\" is also offered by %s: an engine "
+                           "name must come from one file, so every file "
+                           "claiming it is refused",
+                           name, wfe_buf_str(&others));
+      }
+      wfe_buf_free(&others);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Creating and registering
+ */
+
+/* Index of the first engine whose name is >= `name`. */
+static size_t engine_position(const struct wfe_registry *reg, const char *name)
+{
+  size_t lo = 0, hi = reg->engine_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(reg->engines[mid]->engine->name, name) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static int register_engine(struct wfe_registry *reg, struct loaded_plugin *lp,
+                           const struct offer *o, size_t max_output)
+{
+  struct wfe_plugin_record *rec = &lp->record;
+  struct wfe_engine_slot *slot = malloc(sizeof(*slot));
+  if (!slot)
+    return WFE_E_NOMEM;
+  struct wfe_engine_slot **engines = reserve(
+      reg->engines, &reg->engine_cap, reg->engine_count, sizeof(*engines));
+  if (!engines) {
+    free(slot);
+    return WFE_E_NOMEM;
+  }
+  reg->engines = engines;
+  *slot = (struct wfe_engine_slot){o->engine, o->instance, rec, max_output,
+                                   rec->host ? wfe_engine_host_validate_render
+                                             : NULL};
+  size_t at = engine_position(reg, o->engine->name);
+  memmove(&reg->engines[at + 1], &reg->engines[at],
+          (reg->engine_count - at) * sizeof(*reg->engines));
+  reg->engines[at] = slot;
+  reg->engine_count++;
+  rec->engines[rec->engine_count++] = slot;
+  return 0;
+}
+
+static const char *config_of(const struct scan *s, const char *engine)
+{
+  const char *config =
+      s->opts->engine_config
+          ? s->opts->engine_config(s->opts->engine_config_ctx, engine)
+          : NULL;
+  return config ? config : "{}";
+}
+
+/* The limits of `engine`, with the loader's output default. */
+static void limits_of(const struct scan *s, const char *engine,
+                      struct wfe_engine_host_limits *out)
+{
+  memset(out, 0, sizeof(*out));
+  if (s->opts->engine_limits)
+    s->opts->engine_limits(s->opts->engine_limits_ctx, engine, out);
+  if (!out->max_output)
+    out->max_output =
+        s->opts->max_output ? s->opts->max_output : DEFAULT_MAX_OUTPUT;
+}
+
+/* The largest of two engines' limits: a host serves both. */
+static void widen(struct wfe_engine_host_limits *into,
+                  const struct wfe_engine_host_limits *l)
+{
+  if (l->call_timeout_ms > into->call_timeout_ms)
+    into->call_timeout_ms = l->call_timeout_ms;
+  if (l->load_timeout_ms > into->load_timeout_ms)
+    into->load_timeout_ms = l->load_timeout_ms;
+  if (l->memory_bytes > into->memory_bytes)
+    into->memory_bytes = l->memory_bytes;
+  if (l->cpu_seconds > into->cpu_seconds)
+    into->cpu_seconds = l->cpu_seconds;
+  if (l->max_output > into->max_output)
+    into->max_output = l->max_output;
+}
+
+static int create_here(struct scan *s, struct loaded_plugin *lp)
+{
+  for (size_t i = 0; i < lp->offer_count; i++) {
+    struct offer *o = &lp->offers[i];
+    if (o->refused)
+      continue;
+    const char *config = config_of(s, o->engine->name);
+    struct wfe_buf why = WFE_BUF_INIT;
+    int rc = wfe_plugin_image_create(lp->image, o->position, s->opts->host,
+                                     config, strlen(config), &why);
+    if (rc > 0)
+      rc = add_rejection(s->reg, lp->record.path, o->engine->name, "%s",
+                         wfe_buf_str(&why));
+    else if (rc == 0) {
+      o->created = 1;
+      o->instance = lp->image->instances[o->position];
+    }
+    wfe_buf_free(&why);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Whether a kept host's created engines are exactly those offered now. */
+static int same_engines(const struct loaded_plugin *lp,
+                        const struct loaded_plugin *old)
+{
+  size_t accepted = 0;
+  for (size_t i = 0; i < lp->offer_count; i++) {
+    if (lp->offers[i].refused)
+      continue;
+    accepted++;
+    int found = 0;
+    for (size_t j = 0; j < old->record.engine_count && !found; j++)
+      found = old->record.engines[j]->engine == lp->offers[i].engine;
+    if (!found)
+      return 0;
+  }
+  return accepted == old->record.engine_count;
+}
+
+static int create_in_host(struct scan *s, struct loaded_plugin *lp)
+{
+  if (lp->kept) {
+    const struct loaded_plugin *old = previous_of(s, lp);
+    if (old && same_engines(lp, old)) {
+      for (size_t i = 0; i < lp->offer_count; i++)
+        lp->offers[i].created = !lp->offers[i].refused;
+      return 0;
+    }
+    /* Offered otherwise now: a host of its own, created afresh. The same
+     * file describes the same engines in the same order, so the names
+     * refused stay refused. */
+    size_t count = lp->offer_count;
+    int *refused = calloc(count + 1, sizeof(*refused));
+    if (!refused)
+      return WFE_E_NOMEM;
+    for (size_t i = 0; i < count; i++)
+      refused[i] = lp->offers[i].refused;
+    wfe_engine_host_unref(lp->record.host);
+    lp->record.host = NULL;
+    lp->kept = 0;
+    free(lp->record.name);
+    free(lp->record.version);
+    free(lp->record.engines);
+    free(lp->offers);
+    lp->record.name = lp->record.version = NULL;
+    lp->record.engines = NULL;
+    lp->offers = NULL;
+    lp->offer_count = 0;
+    int rc = open_in_host(s, lp, 0);
+    for (size_t i = 0; !rc && i < lp->offer_count && i < count; i++)
+      lp->offers[i].refused = refused[i];
+    free(refused);
+    if (rc)
+      return rc < 0 ? rc : 0; /* a rejection is recorded */
+  }
+  size_t n = 0;
+  size_t *positions = calloc(lp->offer_count + 1, sizeof(*positions));
+  const char **configs = calloc(lp->offer_count + 1, sizeof(*configs));
+  int *created = calloc(lp->offer_count + 1, sizeof(*created));
+  char **reasons = calloc(lp->offer_count + 1, sizeof(*reasons));
+  size_t *offer_of = calloc(lp->offer_count + 1, sizeof(*offer_of));
+  int rc =
+      positions && configs && created && reasons && offer_of ? 0 : WFE_E_NOMEM;
+  for (size_t i = 0; !rc && i < lp->offer_count; i++) {
+    if (lp->offers[i].refused)
+      continue;
+    struct wfe_engine_host_limits l;
+    limits_of(s, lp->offers[i].engine->name, &l);
+    widen(&lp->limits, &l);
+    positions[n] = lp->offers[i].position;
+    configs[n] = config_of(s, lp->offers[i].engine->name);
+    offer_of[n++] = i;
+  }
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (!rc && n &&
+      wfe_engine_host_create(lp->record.host, &lp->limits, n, positions,
+                             configs, created, reasons, &err))
+    rc = add_rejection(s->reg, lp->record.path, NULL, "%s",
+                       wfe_error_message(&err))
+             ? WFE_E_NOMEM
+             : 0;
+  else
+    for (size_t k = 0; !rc && k < n; k++) {
+      struct offer *o = &lp->offers[offer_of[k]];
+      o->created = created[k];
+      if (!created[k])
+        rc = add_rejection(s->reg, lp->record.path, o->engine->name, "%s",
+                           reasons[k] ? reasons[k] : "create failed");
+    }
+  wfe_error_clear(&err);
+  for (size_t k = 0; reasons && k < n; k++)
+    free(reasons[k]);
+  free(positions);
+  free(configs);
+  free(created);
+  free(reasons);
+  free(offer_of);
+  return rc;
+}
+
+static int push_plugin(struct wfe_registry *reg, struct loaded_plugin *lp)
+{
+  struct loaded_plugin **plugins = reserve(reg->plugins, &reg->plugin_cap,
+                                           reg->plugin_count, sizeof(*plugins));
+  if (!plugins)
+    return WFE_E_NOMEM;
+  reg->plugins = plugins;
+  reg->plugins[reg->plugin_count++] = lp;
+  return 0;
+}
+
+static void log_loaded(const struct loaded_plugin *lp)
+{
+  const struct wfe_plugin_record *rec = &lp->record;
+  struct wfe_buf names = WFE_BUF_INIT;
+  for (size_t i = 0; i < rec->engine_count; i++)
+    wfe_buf_printf(&names, "%s%s", i ? ", " : "",
+                   rec->engines[i]->engine->name);
+  char where[64] = "in this process";
+  if (rec->host)
+    snprintf(where, sizeof(where), "in engine host pid %d",
+             wfe_engine_host_pid(rec->host));
+  wfe_log_info(LOGGER, NULL,
+               "%s %s: plugin %s %s, ABI %u.%u, sha256 %s, engines: %s, %s",
+               lp->kept ? "kept" : "loaded", rec->path, rec->name, rec->version,
+               rec->abi_major, rec->abi_minor, rec->sha256, wfe_buf_str(&names),
+               where);
+  wfe_buf_free(&names);
+}
+
+/* Creates the engines of one opened file and registers them; keeps the file
+ * when at least one registered. Takes `lp`. */
+static int create_file(struct scan *s, struct loaded_plugin *lp)
+{
+  int rc = s->opts->isolation == WFE_ISOLATION_NONE ? create_here(s, lp)
+                                                    : create_in_host(s, lp);
+  for (size_t i = 0; !rc && i < lp->offer_count; i++) {
+    const struct offer *o = &lp->offers[i];
+    if (!o->created)
+      continue;
+    struct wfe_engine_host_limits l;
+    limits_of(s, o->engine->name, &l);
+    rc = register_engine(
+        s->reg, lp, o, lp->record.host ? lp->limits.max_output : l.max_output);
+  }
+  if (!rc && lp->record.engine_count > 0)
+    rc = push_plugin(s->reg, lp);
+  if (!rc && lp->record.engine_count > 0) {
+    log_loaded(lp);
+    return 0;
+  }
+  /* Nothing registered (each engine's rejection is recorded), or out of
+   * memory: nothing of the plugin is in use, so it can go. */
+  for (size_t i = lp->record.engine_count; i-- > 0;) {
+    const struct wfe_engine_slot *slot = lp->record.engines[i];
+    size_t at = engine_position(s->reg, slot->engine->name);
+    if (at < s->reg->engine_count && s->reg->engines[at] == slot) {
+      memmove(&s->reg->engines[at], &s->reg->engines[at + 1],
+              (s->reg->engine_count - at - 1) * sizeof(*s->reg->engines));
+      s->reg->engine_count--;
+    }
+    free((void *)slot);
+  }
+  lp->record.engine_count = 0;
+  free_plugin(lp);
+  return rc;
 }
 
 /* ---------------------------------------------------------------------------
@@ -677,10 +783,13 @@ int wfe_registry_load(const struct wfe_loader_options *opts,
                       struct wfe_registry **out, struct wfe_error *err)
 {
   *out = NULL;
-  if (!opts || !opts->plugins_dir || !opts->host)
+  if (!opts || !opts->plugins_dir || !opts->host ||
+      (opts->isolation == WFE_ISOLATION_PROCESS && !opts->host_executable))
     return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidArgument", NULL,
-                         "the plugin loader needs a directory and a host");
-  struct scan s = {opts, calloc(1, sizeof(struct wfe_registry)), NULL};
+                         "the plugin loader needs a directory, a host and, "
+                         "for engine hosts, their program");
+  struct scan s = {opts, calloc(1, sizeof(struct wfe_registry)), NULL, NULL, 0,
+                   0};
   if (!s.reg)
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL,
                          "out of memory");
@@ -701,11 +810,20 @@ int wfe_registry_load(const struct wfe_loader_options *opts,
   int rc = check_top_dir(&s);
   for (int i = 0; i < n; i++) {
     if (!rc)
-      rc = load_file(&s, names[i]->d_name);
+      rc = open_file(&s, names[i]->d_name);
     free(names[i]);
   }
   free(names);
   free(s.dir_problem);
+  if (!rc)
+    rc = refuse_duplicates(&s);
+  for (size_t i = 0; i < s.open_count; i++) {
+    if (!rc)
+      rc = create_file(&s, s.open[i]); /* takes it */
+    else
+      free_plugin(s.open[i]);
+  }
+  free(s.open);
   if (rc) {
     wfe_registry_free(s.reg);
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL,
@@ -732,6 +850,13 @@ int wfe_registry_require(const struct wfe_registry *reg,
       continue;
     rc = wfe_buf_printf(&missing, "%s\"%s\"", missing_count ? ", " : "",
                         names[i]);
+    /* Why it is missing, when the loader refused it by name. */
+    for (size_t j = 0; !rc && j < reg->rejected_count; j++) {
+      const struct wfe_rejection *r = &reg->rejected[j];
+      if (r->engine && !strcmp(r->engine, names[i]))
+        rc = wfe_buf_printf(&missing, " (refused in %s: %s)", r->path,
+                            r->reason);
+    }
     missing_count++;
   }
   if (!rc && missing_count == 0)
@@ -816,8 +941,13 @@ void wfe_registry_free(struct wfe_registry *reg)
 {
   if (!reg)
     return;
-  for (size_t i = reg->plugin_count; i-- > 0;)
-    unload_plugin(reg, reg->plugins[i]);
+  for (size_t i = reg->plugin_count; i-- > 0;) {
+    struct loaded_plugin *lp = reg->plugins[i];
+    for (size_t j = 0; j < lp->record.engine_count; j++)
+      free((void *)lp->record.engines[j]);
+    lp->record.engine_count = 0;
+    free_plugin(lp); /* destroys, finis and unloads, or drops the host */
+  }
   for (size_t i = 0; i < reg->rejected_count; i++) {
     free(reg->rejected[i].path);
     free(reg->rejected[i].engine);

@@ -15,6 +15,13 @@
  * --rate R creates R executions per second instead of all at once, which
  * measures the controller's own delay rather than the queue in front of a
  * saturated API server.
+ *
+ * --no-controller makes, with no controller running, exactly the API
+ * writes one execution costs the controller -- its run created, the
+ * Running status, the run created Event, then once the run completes the
+ * terminal status and its Event -- from as many concurrent clients as the
+ * creators and completers: the throughput the API server allows this
+ * workload, against which a controller's burst throughput is measured.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -45,6 +52,7 @@ struct record {
   int64_t terminal_ns;  /* execution's terminal event received */
   int success;
   char run[64];
+  char rv[32]; /* the execution's resourceVersion after its last write */
 };
 
 static struct {
@@ -61,6 +69,7 @@ static struct {
   pthread_cond_t cond;
   int *pending;
   int pending_len;
+  int no_controller; /* play the controller's writes too */
 } bench = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 /* Executions are named b-00042; their runs begin with that name. */
@@ -119,6 +128,92 @@ static void *watcher(void *arg)
   return NULL;
 }
 
+/* Writes an Event about execution i, as the controller's recorder does. */
+static void event(int i, const char *reason)
+{
+  char doc[1024], lower[64];
+  size_t n = 0;
+  for (; reason[n] && n + 1 < sizeof(lower); n++)
+    lower[n] =
+        (char)(reason[n] >= 'A' && reason[n] <= 'Z' ? reason[n] - 'A' + 'a'
+                                                    : reason[n]);
+  lower[n] = '\0';
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm tm;
+  char at[40];
+  strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", gmtime_r(&now.tv_sec, &tm));
+  snprintf(doc, sizeof(doc),
+           "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\","
+           "\"metadata\":{\"name\":\"b-%05d.%s\"},\"eventTime\":"
+           "\"%s.%06ldZ\",\"reportingController\":\"bench\","
+           "\"reportingInstance\":\"bench\",\"action\":\"%s\",\"reason\":"
+           "\"%s\",\"type\":\"Normal\",\"note\":\"bench\",\"regarding\":{"
+           "\"apiVersion\":\"kubernaut.ai/v1alpha1\",\"kind\":"
+           "\"WorkflowExecution\",\"name\":\"b-%05d\",\"namespace\":\"%s\"}}",
+           i, lower, at, now.tv_nsec / 1000, reason, reason, i, bench.ns);
+  json_object *obj = wfe_json_parse(doc, strlen(doc));
+  struct wfe_error err = WFE_ERROR_INIT;
+  static const struct wfe_resource events = {"events.k8s.io/v1", "events", 1};
+  if (!obj || wfe_kube_create(bench.client, &events, bench.ns, obj, NULL, &err))
+    fprintf(stderr, "event for b-%05d: %s\n", i, wfe_error_message(&err));
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
+/* The status writes the controller makes: Running (with the run), then the
+ * terminal one. A status PATCH costs the API server what the controller's
+ * PUT does: one read-modify-write of the object. */
+static void controller_writes(int i, int terminal)
+{
+  char patch[512], name[16];
+  snprintf(name, sizeof(name), "b-%05d", i);
+  time_t t = time(NULL);
+  struct tm tm;
+  char now[32];
+  strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+  if (terminal)
+    snprintf(patch, sizeof(patch),
+             "{\"status\":{\"phase\":\"Completed\",\"outcome\":\"Success\","
+             "\"completionTime\":\"%s\"}}",
+             now);
+  else
+    snprintf(patch, sizeof(patch),
+             "{\"status\":{\"phase\":\"Running\",\"startTime\":\"%s\","
+             "\"pipelineRunRef\":{\"name\":\"%s\"}}}",
+             now, bench.records[i].run);
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (wfe_kube_patch(bench.client, &executions, bench.ns, name, "status",
+                     WFE_PATCH_MERGE, patch, NULL, &err))
+    fprintf(stderr, "status of %s: %s\n", name, wfe_error_message(&err));
+  wfe_error_clear(&err);
+  event(i, terminal ? "WorkflowCompleted" : "PipelineRunCreated");
+}
+
+/* Creates the run of execution i, as the controller would. */
+static void create_run(int i)
+{
+  char doc[1024];
+  snprintf(bench.records[i].run, sizeof(bench.records[i].run),
+           "b-%05d-0123456789", i);
+  snprintf(doc, sizeof(doc),
+           "{\"apiVersion\":\"tekton.dev/v1\",\"kind\":\"PipelineRun\","
+           "\"metadata\":{\"name\":\"%s\",\"labels\":{"
+           "\"app.kubernetes.io/managed-by\":\"bench\"}},\"spec\":{"
+           "\"pipelineRef\":{\"resolver\":\"bundles\",\"params\":[{\"name\":"
+           "\"bundle\",\"value\":\"registry.example.com/w/restart-pod:1.0.0\"},"
+           "{\"name\":\"name\",\"value\":\"workflow\"},{\"name\":\"kind\","
+           "\"value\":\"pipeline\"}]},\"params\":[{\"name\":\"TARGET\","
+           "\"value\":\"t-%d\"}]}}",
+           bench.records[i].run, i);
+  json_object *obj = wfe_json_parse(doc, strlen(doc));
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (!obj || wfe_kube_create(bench.client, &runs, bench.ns, obj, NULL, &err))
+    fprintf(stderr, "run of b-%05d: %s\n", i, wfe_error_message(&err));
+  wfe_error_clear(&err);
+  json_object_put(obj);
+}
+
 /* Plays the Tekton controller: each run succeeds as soon as it exists. */
 static void *completer(void *arg)
 {
@@ -153,6 +248,8 @@ static void *completer(void *arg)
     else
       bench.records[i].completed_ns = wfe_monotonic_ns();
     wfe_error_clear(&err);
+    if (bench.no_controller)
+      controller_writes(i, 1);
   }
 }
 
@@ -184,6 +281,10 @@ static void *creator(void *arg)
       fprintf(stderr, "creating b-%05d: %s\n", i, wfe_error_message(&err));
     wfe_error_clear(&err);
     json_object_put(obj);
+    if (bench.no_controller) { /* what the controller would do next */
+      create_run(i);
+      controller_writes(i, 0);
+    }
   }
   return NULL;
 }
@@ -256,6 +357,7 @@ int main(int argc, char **argv)
       {"controller-pid", required_argument, NULL, 'P'},
       {"keep", no_argument, NULL, 'k'},
       {"rate", required_argument, NULL, 'r'},
+      {"no-controller", no_argument, NULL, 'N'},
       {NULL, 0, NULL, 0},
   };
   const char *plane = NULL;
@@ -284,10 +386,14 @@ int main(int argc, char **argv)
     case 'r':
       bench.rate = atof(optarg);
       break;
+    case 'N':
+      bench.no_controller = 1;
+      break;
     default:
       fprintf(stderr,
               "usage: %s --plane DIR [--count N] [--threads T] "
-              "[--check] [--controller-pid PID] [--keep]\n",
+              "[--rate R] [--check] [--controller-pid PID] [--keep] "
+              "[--no-controller]\n",
               argv[0]);
       return 2;
     }

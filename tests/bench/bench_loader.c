@@ -87,7 +87,8 @@ int main(int argc, char **argv)
   wfe_log_setup(WFE_LOG_FORMAT_TEXT, WFE_LOG_ERROR, stderr);
   struct wfe_host_services host;
   wfe_host_services_init(&host, NULL, NULL);
-  struct wfe_loader_options opts = {.plugins_dir = dir, .host = &host.table};
+  struct wfe_loader_options opts = {
+      .plugins_dir = dir, .host = &host.table, .isolation = WFE_ISOLATION_NONE};
   double *times = calloc((size_t)runs, sizeof(*times));
   size_t engines = 0, rejected = 0;
   for (int run = 0; run < runs && !rc && times; run++) {

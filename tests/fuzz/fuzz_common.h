@@ -18,6 +18,7 @@ static const struct wfe_engine_slot *fuzz_tekton(void)
     struct wfe_loader_options options = {
         .plugins_dir = WFE_FUZZ_PLUGINS_DIR,
         .host = &services.table,
+        .isolation = WFE_ISOLATION_NONE, /* the engine's code, fuzzed */
     };
     if (wfe_registry_load(&options, &registry, &err) ||
         !wfe_registry_find(registry, "tekton"))

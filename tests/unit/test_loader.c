@@ -1,10 +1,12 @@
 /*
  * Specification of the plugin loader (core/engine/plugin_loader.c), run against
- * the fixture plugins of tests/fixtures/plugins. Each test builds a plugin
- * directory from copies of the fixtures inside a fresh temporary directory,
- * loads it, and checks what was registered, what was rejected and why. The
- * fixtures append their calls (init, create, destroy, fini) to a log file
- * named by $WFE_FIXTURE_CALLS.
+ * the fixture plugins of tests/fixtures/plugins, with the plugins loaded in
+ * this process (engineIsolation: none), where the fixtures can append their
+ * calls (init, create, destroy, fini) to a log file named by
+ * $WFE_FIXTURE_CALLS. Each test builds a plugin directory from copies of the
+ * fixtures inside a fresh temporary directory, loads it, and checks what was
+ * registered, what was rejected and why. test_engine_host.c checks the same
+ * loader with every plugin in an engine host process.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,6 +28,7 @@
 
 #include "host.h"
 #include "log.h"
+#include "plugin_dir.h"
 #include "plugin_loader.h"
 
 /* The timestamped directory of a ConfigMap volume, as the kubelet names it. */
@@ -46,50 +49,17 @@ struct env {
  * Helpers
  */
 
-#define assert_contains(haystack, needle)                                      \
-  assert_contains_at((haystack), (needle), __FILE__, __LINE__)
-
-static void assert_contains_at(const char *haystack, const char *needle,
-                               const char *file, int line)
-{
-  if (haystack && strstr(haystack, needle))
-    return;
-  print_error("\"%s\" does not contain \"%s\"\n",
-              haystack ? haystack : "(null)", needle);
-  _fail(file, line);
-}
-
 /* DIR/name; the result lives until the fourth next call. */
 static const char *path_in(const struct env *e, const char *name)
 {
-  static char paths[4][PATH_MAX * 2];
-  static int next;
-  char *path = paths[next++ % 4];
-  snprintf(path, sizeof(paths[0]), "%s/%s", e->dir, name);
-  return path;
-}
-
-static void copy_file(const char *from, const char *to, mode_t mode)
-{
-  int in = open(from, O_RDONLY | O_CLOEXEC);
-  assert_true(in >= 0);
-  int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  assert_true(out >= 0);
-  char chunk[65536];
-  ssize_t n;
-  while ((n = read(in, chunk, sizeof(chunk))) > 0)
-    assert_int_equal(write(out, chunk, (size_t)n), n);
-  assert_int_equal(n, 0);
-  assert_int_equal(fchmod(out, mode), 0);
-  close(out);
-  close(in);
+  return plugin_dir_path(e->dir, name);
 }
 
 /* Copies a fixture into the plugin directory as `name`, mode 0644. */
 static void add_plugin(const struct env *e, const char *fixture,
                        const char *name)
 {
-  copy_file(fixture, path_in(e, name), 0644);
+  plugin_dir_copy(fixture, path_in(e, name), 0644);
 }
 
 static char *read_text(const char *path)
@@ -117,13 +87,7 @@ static struct wfe_registry *load(struct env *e)
 static const struct wfe_rejection *rejection_of(const struct env *e,
                                                 const char *name)
 {
-  const char *path = path_in(e, name);
-  for (size_t i = 0; i < wfe_registry_rejected_count(e->reg); i++) {
-    const struct wfe_rejection *r = wfe_registry_rejected_at(e->reg, i);
-    if (strcmp(r->path, path) == 0)
-      return r;
-  }
-  return NULL;
+  return plugin_dir_rejection(e->reg, path_in(e, name));
 }
 
 /* Asserts that DIR/name was rejected as a whole file, for a reason that
@@ -203,29 +167,19 @@ static const char *config_of(void *ctx, const char *engine_name)
 static int setup(void **state)
 {
   struct env *e = calloc(1, sizeof(*e));
-  const char *tmp = getenv("TMPDIR");
-  snprintf(e->root, sizeof(e->root), "%s/wfe-loader-XXXXXX",
-           tmp && *tmp ? tmp : P_tmpdir);
-  if (!mkdtemp(e->root))
+  if (plugin_dir_make(e->root, sizeof(e->root), e->dir, sizeof(e->dir),
+                      "wfe-loader"))
     return -1;
-  snprintf(e->dir, sizeof(e->dir), "%s/plugins", e->root);
   snprintf(e->calls, sizeof(e->calls), "%s/calls.log", e->root);
-  if (mkdir(e->dir, 0755) != 0 || chmod(e->dir, 0755) != 0)
-    return -1;
   setenv("WFE_FIXTURE_CALLS", e->calls, 1);
   e->log = tmpfile();
   wfe_log_setup(WFE_LOG_FORMAT_TEXT, WFE_LOG_DEBUG, e->log);
   wfe_host_services_init(&e->host, NULL, NULL);
   e->opts.plugins_dir = e->dir;
   e->opts.host = &e->host.table;
+  e->opts.isolation = WFE_ISOLATION_NONE;
   *state = e;
   return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-  return remove(path);
 }
 
 static int teardown(void **state)
@@ -235,7 +189,7 @@ static int teardown(void **state)
   if (e->mounted)
     umount2(e->dir, MNT_DETACH);
   chmod(e->dir, 0755);
-  nftw(e->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  plugin_dir_remove(e->root);
   unsetenv("WFE_FIXTURE_CALLS");
   wfe_log_setup(WFE_LOG_FORMAT_TEXT, WFE_LOG_INFO, NULL);
   if (e->log)
@@ -566,26 +520,44 @@ test_loader_rejects_engine_name_that_is_not_a_dns_label(void **state)
   assert_int_equal(wfe_registry_engine_count(e->reg), 0);
 }
 
-static void test_loader_keeps_first_of_duplicate_engine_names(void **state)
+/* An impostor whose file sorts first must not take a name over: both
+ * files are refused, each naming the other, and a required engine so
+ * refused is missing with the reason. */
+static void
+test_loader_refuses_every_file_claiming_one_engine_name(void **state)
 {
   struct env *e = *state;
   /* Created in the opposite order to the sorted one. */
   add_plugin(e, WFE_FIXTURE_DUPLICATE, "20-duplicate.so");
   add_plugin(e, WFE_FIXTURE_GOOD, "10-good.so");
+  add_plugin(e, WFE_FIXTURE_TWO, "30-two.so");
 
   struct wfe_registry *reg = load(e);
 
-  const struct wfe_engine_slot *slot = wfe_registry_find(reg, "fixture-good");
-  assert_non_null(slot);
-  assert_string_equal(slot->plugin->path, path_in(e, "10-good.so"));
-  assert_string_equal(slot->plugin->name, "fixture-good");
-  const struct wfe_rejection *r = rejection_of(e, "20-duplicate.so");
-  assert_non_null(r);
-  assert_string_equal(r->engine, "fixture-good");
-  assert_contains(r->reason, "engine \"fixture-good\" is already registered "
-                             "by ");
-  assert_contains(r->reason, path_in(e, "10-good.so"));
+  assert_null(wfe_registry_find(reg, "fixture-good"));
+  assert_non_null(wfe_registry_find(reg, "fixture-two-a"));
+  const struct wfe_rejection *first = rejection_of(e, "10-good.so");
+  const struct wfe_rejection *second = rejection_of(e, "20-duplicate.so");
+  assert_non_null(first);
+  assert_non_null(second);
+  assert_string_equal(first->engine, "fixture-good");
+  assert_string_equal(second->engine, "fixture-good");
+  assert_contains(first->reason, "engine \"fixture-good\" is also offered by ");
+  assert_contains(first->reason, path_in(e, "20-duplicate.so"));
+  assert_contains(second->reason, path_in(e, "10-good.so"));
+  /* Neither was created (the two creates are 30-two.so's engines), and
+   * nothing of them stays loaded: 10-good.so's init is paired with fini. */
   assert_int_equal(wfe_registry_plugin_count(reg), 1);
+  char *calls = read_text(e->calls);
+  assert_string_equal(calls, "init\nfini\ncreate {}\ncreate {}\n");
+  free(calls);
+  const char *required[] = {"fixture-good"};
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_registry_require(reg, required, 1, &err),
+                   WFE_E_NOT_FOUND);
+  assert_contains(err.message, "\"fixture-good\" (refused in ");
+  assert_contains(err.message, "also offered by");
+  wfe_error_clear(&err);
 }
 
 static void test_loader_rejects_same_file_reached_twice(void **state)
@@ -714,7 +686,7 @@ static void test_loader_rejects_symlink_into_writable_directory(void **state)
   assert_int_equal(mkdir(elsewhere, 0755), 0);
   assert_int_equal(chmod(elsewhere, 0777), 0);
   snprintf(target, sizeof(target), "%s/good.so", elsewhere);
-  copy_file(WFE_FIXTURE_GOOD, target, 0644);
+  plugin_dir_copy(WFE_FIXTURE_GOOD, target, 0644);
   assert_int_equal(symlink(target, path_in(e, "good.so")), 0);
   char *real_dir = realpath(elsewhere, NULL);
 
@@ -913,7 +885,7 @@ int main(void)
       T(test_loader_rejects_plugin_whose_init_fails_with_its_message),
       T(test_loader_rejects_engine_whose_create_fails_with_its_message),
       T(test_loader_rejects_engine_name_that_is_not_a_dns_label),
-      T(test_loader_keeps_first_of_duplicate_engine_names),
+      T(test_loader_refuses_every_file_claiming_one_engine_name),
       T(test_loader_rejects_same_file_reached_twice),
       T(test_loader_carries_on_after_each_rejection),
       T(test_loader_logs_each_rejection_with_path_and_reason),

@@ -114,7 +114,10 @@ static void test_config_reads_every_key(void **state)
       "leaseDuration: 20s, renewDeadline: 15s, retryPeriod: 1500ms}\n"
       "metricsBindAddress: \":9999\"\nhealthProbeBindAddress: \"0\"\n"
       "log: {format: text, level: debug}\nresyncPeriod: 1m\n"
-      "shutdownGracePeriod: 5s\n");
+      "shutdownGracePeriod: 5s\nengineIsolation: none\n"
+      "engineHost: {callTimeout: 2s, loadTimeout: 3s, memoryLimit: 256Mi, "
+      "cpuLimit: 5m, maxOutputSize: 512Ki, maxConsecutiveFaults: 5, "
+      "engines: {tekton: {callTimeout: 9s, memoryLimit: 1Gi}}}\n");
   struct wfe_config c;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(wfe_config_init(&c), 0);
@@ -143,6 +146,19 @@ static void test_config_reads_every_key(void **state)
   assert_string_equal(c.metrics_bind_address, ":9999");
   assert_string_equal(c.health_probe_bind_address, "0");
   assert_int_equal(c.shutdown_grace_ms, 5000);
+  assert_int_equal(c.engine_isolation, WFE_ISOLATION_NONE);
+  assert_int_equal(c.max_consecutive_faults, 5);
+  struct wfe_engine_host_limits l;
+  wfe_config_engine_limits(&c, "argo", &l);
+  assert_int_equal(l.call_timeout_ms, 2000);
+  assert_int_equal(l.load_timeout_ms, 3000);
+  assert_true(l.memory_bytes == 256ull << 20);
+  assert_true(l.cpu_seconds == 300);
+  assert_true(l.max_output == 512ull << 10);
+  wfe_config_engine_limits(&c, "tekton", &l); /* its own over the defaults */
+  assert_int_equal(l.call_timeout_ms, 9000);
+  assert_true(l.memory_bytes == 1ull << 30);
+  assert_true(l.max_output == 512ull << 10);
   wfe_config_free(&c);
   unlink(path);
   free(path);
@@ -186,6 +202,40 @@ static void test_config_errors_name_the_key_and_reason(void **state)
   expect_config_error("log: {format: xml}\n", "log.format", "json");
   expect_config_error("defaultEngine: \"\"\n", "defaultEngine", "DNS label");
   expect_config_error("a: [\n", NULL, ":1:");
+  expect_config_error("engineIsolation: thread\n", "engineIsolation",
+                      "\"process\" or \"none\"");
+  expect_config_error("engineHost: {callTimeout: 0s}\n",
+                      "engineHost.callTimeout", "positive duration");
+  expect_config_error("engineHost: {memoryLimit: lots}\n",
+                      "engineHost.memoryLimit", "such as \"512Mi\"");
+  expect_config_error("engineHost: {memoryLimit: 1Mi}\n",
+                      "engineHost.memoryLimit", "at least 33554432 bytes");
+  expect_config_error("engineHost: {cpuLimit: 500ms}\n", "engineHost.cpuLimit",
+                      "at least 1s");
+  expect_config_error("engineHost: {maxConsecutiveFaults: 0}\n",
+                      "engineHost.maxConsecutiveFaults", "between 1 and 100");
+  expect_config_error("engineHost: {timeout: 1s}\n", "engineHost.timeout",
+                      "unknown key");
+  expect_config_error("engineHost: {engines: {Tekton: {}}}\n",
+                      "engineHost.engines.Tekton", "DNS labels");
+  expect_config_error("engineHost: {engines: {tekton: {memory: 1Gi}}}\n",
+                      "engineHost.engines.tekton.memory", "unknown key");
+}
+
+static void test_byte_quantities(void **state)
+{
+  uint64_t bytes = 0;
+  assert_int_equal(wfe_parse_bytes("1048576", &bytes), 0);
+  assert_true(bytes == 1048576);
+  assert_int_equal(wfe_parse_bytes("512Mi", &bytes), 0);
+  assert_true(bytes == 512ull << 20);
+  assert_int_equal(wfe_parse_bytes("2G", &bytes), 0);
+  assert_true(bytes == 2000000000ull);
+  assert_int_not_equal(wfe_parse_bytes("1.5Gi", &bytes), 0);
+  assert_int_not_equal(wfe_parse_bytes("-1", &bytes), 0);
+  assert_int_not_equal(wfe_parse_bytes("Mi", &bytes), 0);
+  assert_int_not_equal(wfe_parse_bytes("99999999999999999999", &bytes), 0);
+  assert_int_not_equal(wfe_parse_bytes("20000000000Gi", &bytes), 0);
 }
 
 static void test_duration_parsing(void **state)
@@ -213,6 +263,7 @@ int main(void)
       cmocka_unit_test(test_config_reads_every_key),
       cmocka_unit_test(test_config_errors_name_the_key_and_reason),
       cmocka_unit_test(test_duration_parsing),
+      cmocka_unit_test(test_byte_quantities),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

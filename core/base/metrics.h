@@ -5,8 +5,8 @@
  * and cheap. Label values are given as arrays in the order of the family's
  * label names; a series is created on first use.
  */
-#ifndef WFE_KUBE_METRICS_H
-#define WFE_KUBE_METRICS_H
+#ifndef WFE_BASE_METRICS_H
+#define WFE_BASE_METRICS_H
 
 #include <stddef.h>
 
