@@ -72,6 +72,25 @@ int wfe_buf_printf(struct wfe_buf *buf, const char *fmt, ...)
   return rc;
 }
 
+int wfe_buf_append_cut(struct wfe_buf *buf, const char *text, size_t max,
+                       int *out_cut)
+{
+  static const char ellipsis[] = "...";
+  size_t len = strlen(text);
+  if (out_cut)
+    *out_cut = len > max;
+  if (len <= max)
+    return wfe_buf_append(buf, text, len);
+  size_t cut = max > sizeof(ellipsis) - 1 ? max - (sizeof(ellipsis) - 1) : 0;
+  /* Never split a UTF-8 sequence: back up over continuation bytes. */
+  while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+    cut--;
+  int rc = wfe_buf_reserve(buf, cut + sizeof(ellipsis) - 1);
+  if (!rc)
+    rc = wfe_buf_append(buf, text, cut);
+  return rc ? rc : wfe_buf_puts(buf, ellipsis);
+}
+
 const char *wfe_buf_str(const struct wfe_buf *buf)
 {
   return buf->data ? buf->data : "";

@@ -35,6 +35,13 @@ int wfe_buf_printf(struct wfe_buf *buf, const char *fmt, ...)
 int wfe_buf_vprintf(struct wfe_buf *buf, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Appends `text` whole when it holds at most `max` bytes; otherwise its
+ * longest start that ends on a UTF-8 character boundary and leaves room for
+ * "...", then "...": at most `max` bytes (`max` >= 3) either way. *out_cut
+ * (may be NULL) says whether it was cut. 0 or WFE_E_NOMEM. */
+int wfe_buf_append_cut(struct wfe_buf *buf, const char *text, size_t max,
+                       int *out_cut);
+
 /* The text so far; "" for an empty buffer. Owned by the buffer. */
 const char *wfe_buf_str(const struct wfe_buf *buf);
 

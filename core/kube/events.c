@@ -84,22 +84,13 @@ struct wfe_event_recorder {
 
 char *wfe_event_note(const char *message)
 {
-  if (!message)
-    message = "";
-  size_t len = strlen(message);
-  if (len <= WFE_EVENT_NOTE_MAX)
-    return strdup(message);
-  static const char ellipsis[] = "...";
-  size_t cut = WFE_EVENT_NOTE_MAX - (sizeof(ellipsis) - 1);
-  /* Never split a UTF-8 sequence: back up over continuation bytes. */
-  while (cut > 0 && ((unsigned char)message[cut] & 0xC0) == 0x80)
-    cut--;
-  char *note = malloc(cut + sizeof(ellipsis));
-  if (!note)
+  struct wfe_buf note = WFE_BUF_INIT;
+  if (wfe_buf_append_cut(&note, message ? message : "", WFE_EVENT_NOTE_MAX,
+                         NULL)) {
+    wfe_buf_free(&note);
     return NULL;
-  memcpy(note, message, cut);
-  memcpy(note + cut, ellipsis, sizeof(ellipsis));
-  return note;
+  }
+  return wfe_buf_steal(&note);
 }
 
 /* A reference member, from an ObjectReference or from an object's
