@@ -132,6 +132,7 @@ int wfe_config_init(struct wfe_config *config)
   config->retry_period_ms = 2000;
   config->resync_period_ms = 10000;
   config->shutdown_grace_ms = 30000;
+  config->status_progress_interval_ms = 10000;
   if (wfe_config_set_string(&config->default_engine, "tekton") ||
       wfe_config_set_string(&config->leader_election_namespace, "wfe-system") ||
       wfe_config_set_string(&config->leader_election_id, "wfe-controller") ||
@@ -484,6 +485,15 @@ static int read_top_level(struct reader *r, struct wfe_config *c,
     return read_duration(r, v, key, &c->resync_period_ms);
   if (!strcmp(key, "shutdownGracePeriod"))
     return read_duration(r, v, key, &c->shutdown_grace_ms);
+  if (!strcmp(key, "statusProgressInterval")) {
+    long ms = 0;
+    int rc = read_duration(r, v, key, &ms);
+    if (!rc && (ms < 1000 || ms > 3600000))
+      rc = bad_key(r, key, "must be between 1s and 1h");
+    if (!rc)
+      c->status_progress_interval_ms = ms;
+    return rc;
+  }
   if (!strcmp(key, "engineIsolation")) {
     if (!json_object_is_type(v, json_type_string) ||
         wfe_parse_isolation(json_object_get_string(v), &c->engine_isolation))

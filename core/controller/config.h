@@ -48,6 +48,9 @@ struct wfe_config {
   char *log_level;                 /* "info" */
   long resync_period_ms;  /* safety-net requeue of running ones: 10000 */
   long shutdown_grace_ms; /* in-flight work on SIGTERM: 30000 */
+  /* statusProgressInterval: the least time between two writes of a running
+   * execution's status for a new message alone: 10000 (1 s to 1 h). */
+  long status_progress_interval_ms;
   enum wfe_isolation engine_isolation;         /* engineIsolation: process */
   struct wfe_engine_host_limits host_limits;   /* engineHost.*: 0 = default */
   struct wfe_engine_host_config *engine_hosts; /* engineHost.engines */

@@ -20,6 +20,11 @@
 #define WFE_MAX_PARAMETER_VALUE 32768
 #define WFE_MAX_IMAGE_REF 512
 
+/* The most bytes of an engine's message that status.message keeps: a longer
+ * one is cut on a UTF-8 character boundary and ends "..." (its Event has it
+ * whole, or the engine's detail). */
+#define WFE_STATUS_MESSAGE_MAX 256
+
 /*
  * Flags of wfe_execution_validate. Unknown fields are errors only with
  * WFE_EXECUTION_STRICT_FIELDS, as kubectl's strict field validation makes

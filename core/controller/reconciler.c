@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "dispatch.h"
 #include "events.h"
@@ -20,6 +21,7 @@
 #include "kube_client.h"
 #include "log.h"
 #include "metrics.h"
+#include "progress.h"
 #include "run_object.h"
 #include "writer.h"
 
@@ -51,6 +53,7 @@ struct wfe_reconciler {
    * failures}. */
   pthread_mutex_t trouble_lock;
   json_object *trouble;
+  struct wfe_progress *progress; /* when each running status was written */
 };
 
 /* One reconcile of one execution. */
@@ -406,6 +409,7 @@ static int fail_execution(struct pass *p, const char *reason,
   }
   wfe_error_clear(&write_err);
   track_running(p->r, p->key, 0);
+  wfe_progress_forget(p->r->progress, p->key);
   if (written) {
     wfe_log_info(LOGGER, p->key, "failed: %s: %s", reason, message);
     record_event(p, "Warning", event_reason, message);
@@ -573,6 +577,158 @@ static int create_run(struct pass *p, json_object *rendered, json_object **out)
   return rc;
 }
 
+/* Appends where a failed run broke ("task T, step S exited with code N"),
+ * after "; " when `out` holds text already. */
+static int append_failure(struct wfe_buf *out, json_object *failure)
+{
+  const char *task = wfe_json_get_string(failure, "task");
+  const char *step = wfe_json_get_string(failure, "step");
+  json_object *exit_code = wfe_json_get(failure, "exitCode");
+  if (!task)
+    return 0;
+  int rc = wfe_buf_printf(out, "%stask %s", out->len ? "; " : "", task);
+  if (!rc && step)
+    rc = wfe_buf_printf(out, ", step %s", step);
+  if (!rc && exit_code)
+    rc = wfe_buf_printf(out, " exited with code %d",
+                        json_object_get_int(exit_code));
+  return rc;
+}
+
+/* The text of the engine's reading: for the status, its message cut to
+ * WFE_STATUS_MESSAGE_MAX (the core's own while a run without one runs);
+ * for the Event, its detail or its whole message. A failed run adds where
+ * it broke to both, for `kubectl get wfe`. */
+static int reading_text(const struct pass *p, json_object *run,
+                        json_object *reading, int terminal,
+                        struct wfe_buf *status_text, struct wfe_buf *event_text)
+{
+  const char *message = wfe_json_get_string(reading, "message");
+  const char *detail = wfe_json_get_string(reading, "detail");
+  if (message && !*message)
+    message = NULL;
+  if (detail && !*detail)
+    detail = NULL;
+  int rc = 0;
+  if (message)
+    rc = wfe_buf_append_cut(status_text, message, WFE_STATUS_MESSAGE_MAX, NULL);
+  else if (!terminal)
+    rc = wfe_buf_printf(status_text, "%s %s/%s is running",
+                        p->slot->engine->run_type->kind,
+                        wfe_json_get_string(run, "metadata.namespace"),
+                        wfe_json_get_string(run, "metadata.name"));
+  if (!rc)
+    rc = wfe_buf_puts(event_text, detail    ? detail
+                                  : message ? message
+                                            : wfe_buf_str(status_text));
+  if (!rc && terminal)
+    rc = append_failure(status_text, wfe_json_get(reading, "failure"));
+  if (!rc && terminal)
+    rc = append_failure(event_text, wfe_json_get(reading, "failure"));
+  return rc;
+}
+
+static int same_text(const char *a, const char *b)
+{
+  return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/*
+ * The status follows a running run within the bound of progress.h: the
+ * first Running write (and one that tells the engine answers again) goes
+ * at once; after it, a change of reason waits for the 1 s gap and a new
+ * message alone for statusProgressInterval, requeued so the newest reading
+ * is written then. Reason and message are always written together, so a
+ * message never outlives the state it describes. A new reason the engine
+ * gave gets a Normal Event with the full text; the first Running write gets
+ * none (the run's creation was told).
+ */
+static int report_running(struct pass *p, const struct status_change *change,
+                          int engine_reason, const char *event_text,
+                          struct wfe_reconcile_result *result)
+{
+  struct wfe_reconciler *r = p->r;
+  const char *current = wfe_json_get_string(p->execution, "status.phase");
+  const char *engine_state = engine_condition(p->execution);
+  int started = current && !strcmp(current, "Running") &&
+                wfe_json_get(p->execution, "status.pipelineRunRef.uid");
+  int reason_changed = !same_text(
+      wfe_json_get_string(p->execution, "status.reason"), change->reason);
+  int message_changed = !same_text(
+      wfe_json_get_string(p->execution, "status.message"), change->message);
+  result->requeue_after_ms = r->options.resync_period_ms;
+  if (started && (!engine_state || !strcmp(engine_state, "True"))) {
+    if (!reason_changed && !message_changed) {
+      wfe_log_debug(LOGGER, p->key, "still running (%s): no write",
+                    change->reason);
+      track_running(r, p->key, 1);
+      return 0;
+    }
+    int64_t delay = wfe_progress_delay(r->progress, p->key, reason_changed,
+                                       wfe_monotonic_ms());
+    if (delay > 0) {
+      wfe_log_debug(LOGGER, p->key, "running (%s): written in %lld ms",
+                    change->reason, (long long)delay);
+      if (delay < result->requeue_after_ms)
+        result->requeue_after_ms = (long)delay;
+      track_running(r, p->key, 1);
+      return 0;
+    }
+  }
+  int written = 0;
+  int rc = write_status(p, change, &written);
+  wfe_log_debug(LOGGER, p->key, "status Running (%s): %s", change->reason,
+                rc        ? "write failed"
+                : written ? "written"
+                          : "already so");
+  if (rc)
+    return rc;
+  track_running(r, p->key, 1);
+  if (written)
+    wfe_progress_written(r->progress, p->key, wfe_monotonic_ms());
+  if (written && started && reason_changed && engine_reason) {
+    wfe_log_info(LOGGER, p->key, "running: %s: %s", change->reason,
+                 change->message);
+    record_event(p, "Normal", wfe_progress_event_reason(change->reason),
+                 event_text);
+  }
+  return 0;
+}
+
+/* Writes the outcome, never delayed; tells it once. */
+static int report_terminal(struct pass *p, const struct status_change *change,
+                           const char *event_text)
+{
+  int written = 0;
+  int rc = write_status(p, change, &written);
+  wfe_log_debug(LOGGER, p->key, "status %s (%s): %s", change->phase,
+                change->reason,
+                rc        ? "write failed"
+                : written ? "written"
+                          : "already so");
+  if (rc)
+    return rc;
+  track_running(p->r, p->key, 0);
+  wfe_progress_forget(p->r->progress, p->key);
+  if (!written)
+    return 0;
+  const char *outcome = change->outcome;
+  int success = strcmp(change->phase, "Completed") == 0;
+  const char *text = *event_text ? event_text : outcome;
+  wfe_log_info(LOGGER, p->key, "%s (%s): %s", change->phase, outcome, text);
+  record_event(p, success ? "Normal" : "Warning",
+               success ? "WorkflowCompleted" : "WorkflowFailed", text);
+  const char *labels[] = {p->slot->engine->name, outcome};
+  wfe_metric_add(p->r->executions_total, labels, 1);
+  time_t t0, t1;
+  if (!parse_rfc3339(wfe_json_get_string(p->execution, "status.startTime"),
+                     &t0) &&
+      !parse_rfc3339(wfe_json_get_string(p->execution, "status.completionTime"),
+                     &t1))
+    wfe_metric_observe(p->r->duration, labels, difftime(t1, t0));
+  return 0;
+}
+
 /* Writes what the engine's reading of the run says. */
 static int report_run(struct pass *p, json_object *run, json_object *reading,
                       struct wfe_reconcile_result *result)
@@ -581,40 +737,25 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   int terminal = !strcmp(phase, "Completed") || !strcmp(phase, "Failed");
   char now[32];
   now_rfc3339(now);
+  struct wfe_buf status_text = WFE_BUF_INIT, event_text = WFE_BUF_INIT;
   json_object *ref = run_reference(p->slot, run);
-  if (!ref)
+  int rc =
+      ref ? reading_text(p, run, reading, terminal, &status_text, &event_text)
+          : WFE_E_NOMEM;
+  if (rc) {
+    json_object_put(ref);
+    wfe_buf_free(&status_text);
+    wfe_buf_free(&event_text);
     return wfe_error_set(p->err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  }
   const char *start = wfe_json_get_string(reading, "startTime");
   const char *end = wfe_json_get_string(reading, "completionTime");
-  const char *message = wfe_json_get_string(reading, "message");
-  char created[640];
-  struct wfe_buf detailed = WFE_BUF_INIT;
-  json_object *failure = wfe_json_get(reading, "failure");
-  const char *task = wfe_json_get_string(failure, "task");
-  const char *step = wfe_json_get_string(failure, "step");
-  json_object *exit_code = wfe_json_get(failure, "exitCode");
-  if (terminal && task) { /* where it broke, for `kubectl get wfe` */
-    int rc = wfe_buf_printf(&detailed, "%s%stask %s", message ? message : "",
-                            message ? "; " : "", task);
-    if (!rc && step)
-      rc = wfe_buf_printf(&detailed, ", step %s", step);
-    if (!rc && exit_code)
-      rc = wfe_buf_printf(&detailed, " exited with code %d",
-                          json_object_get_int(exit_code));
-    if (!rc)
-      message = wfe_buf_str(&detailed);
-  }
-  if (!terminal && !message) {
-    char what[512];
-    describe_run(p, run, what, sizeof(what));
-    snprintf(created, sizeof(created), "%s is running", what);
-    message = created;
-  }
+  const char *reason = wfe_json_get_string(reading, "reason");
   struct status_change change = {
       .phase = terminal ? phase : "Running",
       .outcome = terminal ? wfe_json_get_string(reading, "outcome") : NULL,
-      .reason = wfe_json_get_string(reading, "reason"),
-      .message = message,
+      .reason = reason ? reason : (terminal ? phase : "Running"),
+      .message = status_text.len ? wfe_buf_str(&status_text) : NULL,
       .engine = p->slot->engine->name,
       .run_ref = ref,
       .start_time = start ? start : now,
@@ -624,60 +765,13 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
           !terminal ? "Unknown"
                     : (!strcmp(phase, "Completed") ? "True" : "False"),
   };
-  if (!change.reason)
-    change.reason = terminal ? phase : "Running";
-  /* While it runs, the status says so once: progress messages would cost a
-   * write each and are in the run object for whoever wants them. */
-  const char *current = wfe_json_get_string(p->execution, "status.phase");
-  const char *engine_state = engine_condition(p->execution);
-  if (!terminal && current && !strcmp(current, "Running") &&
-      wfe_json_get(p->execution, "status.pipelineRunRef.uid") &&
-      (!engine_state || !strcmp(engine_state, "True"))) {
-    wfe_log_debug(LOGGER, p->key, "still running (%s): no write",
-                  change.reason);
-    json_object_put(ref);
-    wfe_buf_free(&detailed);
-    track_running(p->r, p->key, 1);
-    result->requeue_after_ms = p->r->options.resync_period_ms;
-    return 0;
-  }
-  int written = 0;
-  int rc = write_status(p, &change, &written);
-  wfe_log_debug(LOGGER, p->key, "status %s (%s): %s", change.phase,
-                change.reason,
-                rc        ? "write failed"
-                : written ? "written"
-                          : "already so");
+  rc = terminal ? report_terminal(p, &change, wfe_buf_str(&event_text))
+                : report_running(p, &change, reason != NULL,
+                                 wfe_buf_str(&event_text), result);
   json_object_put(ref);
-  if (rc) {
-    wfe_buf_free(&detailed);
-    return rc;
-  }
-  track_running(p->r, p->key, !terminal);
-  if (!terminal) {
-    result->requeue_after_ms = p->r->options.resync_period_ms;
-    wfe_buf_free(&detailed);
-    return 0;
-  }
-  if (written) {
-    const char *outcome = change.outcome;
-    int success = strcmp(phase, "Completed") == 0;
-    wfe_log_info(LOGGER, p->key, "%s (%s)%s%s", phase, outcome,
-                 message ? ": " : "", message ? message : "");
-    record_event(p, success ? "Normal" : "Warning",
-                 success ? "WorkflowCompleted" : "WorkflowFailed",
-                 message ? message : outcome);
-    const char *labels[] = {p->slot->engine->name, outcome};
-    wfe_metric_add(p->r->executions_total, labels, 1);
-    time_t t0, t1;
-    if (!parse_rfc3339(wfe_json_get_string(p->execution, "status.startTime"),
-                       &t0) &&
-        !parse_rfc3339(
-            wfe_json_get_string(p->execution, "status.completionTime"), &t1))
-      wfe_metric_observe(p->r->duration, labels, difftime(t1, t0));
-  }
-  wfe_buf_free(&detailed);
-  return 0;
+  wfe_buf_free(&status_text);
+  wfe_buf_free(&event_text);
+  return rc;
 }
 
 /* ---- engine trouble ------------------------------------------------------
@@ -995,6 +1089,7 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
     track_running(r, key, 0);
     forget_write(r, key);
     clear_trouble(r, key);
+    wfe_progress_forget(r->progress, key);
     wfe_buf_free(&ns);
     return 0;
   }
@@ -1014,6 +1109,7 @@ int wfe_reconciler_reconcile(void *ctx, const char *key,
   } else if (terminal) {
     track_running(r, key, 0);
     clear_trouble(r, key);
+    wfe_progress_forget(r->progress, key);
     rc = 0;
   } else if ((rc = wfe_run_select_engine(p.registry, p.execution,
                                          r->options.default_engine, &p.slot,
@@ -1073,10 +1169,15 @@ int wfe_reconciler_new(const struct wfe_reconciler_options *options,
   struct wfe_reconciler *r = calloc(1, sizeof(*r));
   if (!r || !(r->running_keys = json_object_new_object()) ||
       !(r->written = json_object_new_object()) ||
-      !(r->trouble = json_object_new_object())) {
+      !(r->trouble = json_object_new_object()) ||
+      wfe_progress_new(options->status_progress_interval_ms > 0
+                           ? options->status_progress_interval_ms
+                           : 10000,
+                       &r->progress)) {
     if (r) {
       json_object_put(r->running_keys);
       json_object_put(r->written);
+      json_object_put(r->trouble);
     }
     free(r);
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
@@ -1101,6 +1202,7 @@ void wfe_reconciler_free(struct wfe_reconciler *r)
   json_object_put(r->running_keys);
   json_object_put(r->written);
   json_object_put(r->trouble);
+  wfe_progress_free(r->progress);
   pthread_mutex_destroy(&r->running_lock);
   pthread_mutex_destroy(&r->written_lock);
   pthread_mutex_destroy(&r->trouble_lock);

@@ -13,9 +13,13 @@
  * backoff; a crash or a missed deadline during its calls counts, and
  * max_consecutive_faults of them in a row end it Failed (EngineCrashed,
  * EngineTimeout). An execution whose run exists but whose engine is no
- * longer loaded waits for it under the same condition. Reads come from the
- * caches; writes go to the API: one create, one status write when the run
- * starts, one when it ends.
+ * longer loaded waits for it under the same condition.
+ *
+ * While the run runs, the status follows the engine's reading (reason and
+ * message, always together), within the bound of progress.h; a new reason
+ * gets a Normal Event. Reads come from the caches; writes go to the API:
+ * one create, one status write when the run starts, one when it ends, and
+ * the progress writes between them that the bound allows.
  */
 #ifndef WFE_CONTROLLER_RECONCILER_H
 #define WFE_CONTROLLER_RECONCILER_H
@@ -48,6 +52,9 @@ struct wfe_reconciler_options {
   const char *default_engine;      /* "tekton" */
   const char *execution_namespace; /* NULL: each execution's own */
   long resync_period_ms;           /* safety-net re-queue while running */
+  /* The least time between two writes of a running execution's status for
+   * a new message alone (progress.h): 10000. */
+  long status_progress_interval_ms;
 
   /* Cache reads, supplied by whoever runs the informers. Each returns 0
    * with a new object in *out, WFE_E_NOT_FOUND, or another code. */

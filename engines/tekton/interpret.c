@@ -4,7 +4,8 @@
  * failed TaskRun among status.childReferences, read through the host, tells
  * which task and step broke and with which exit code. Tekton marks user
  * errors with a "[User error] " message prefix: it is stripped from messages
- * and reported as "userError": true.
+ * and reported as "userError": true. messages.c words the message (and its
+ * detail) for an operator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,31 +242,6 @@ static int failure_detail(const struct tk_ctx *ctx, json_object *run,
 
 /* ---- The interpret document -------------------------------------------- */
 
-/* The message people see: without the user-error prefix, and saying so when
- * the run was cancelled. Returns a malloc'd string, or NULL for none (and on
- * no memory, with *nomem set). */
-static char *result_message(const struct tk_condition *condition,
-                            const struct tk_verdict *verdict, int *user_error,
-                            int *nomem)
-{
-  const char *message = strip_user_error(condition->message, user_error);
-  static const char cancelled[] = "the PipelineRun was cancelled";
-  if (!verdict->cancelled && !message)
-    return NULL;
-  size_t len = (message ? strlen(message) : 0) + sizeof(cancelled) + 2;
-  char *text = malloc(len);
-  if (!text) {
-    *nomem = 1;
-    return NULL;
-  }
-  if (verdict->cancelled)
-    snprintf(text, len, "%s%s%s", cancelled, message && *message ? ": " : "",
-             message ? message : "");
-  else
-    snprintf(text, len, "%s", message);
-  return text;
-}
-
 static int add_optional(json_object *result, const char *key, const char *value)
 {
   return value ? tk_add_string(result, key, value) : 0;
@@ -278,14 +254,18 @@ static json_object *new_result(const struct tk_condition *condition,
                                const char *completion_time,
                                json_object *failure)
 {
-  int user_error = 0, nomem = 0;
-  char *message = result_message(condition, verdict, &user_error, &nomem);
-  json_object *result = json_object_new_object();
-  int failed = nomem || !result ||
+  int user_error = 0;
+  const char *message = strip_user_error(condition->message, &user_error);
+  struct tk_text text;
+  json_object *result = NULL;
+  int failed = tk_text_for(condition->status, condition->reason, message,
+                           verdict->cancelled, &text) ||
+               !(result = json_object_new_object()) ||
                tk_add_string(result, "phase", verdict->phase) ||
                add_optional(result, "outcome", verdict->outcome) ||
                add_optional(result, "reason", condition->reason) ||
-               add_optional(result, "message", message) ||
+               add_optional(result, "message", text.message) ||
+               add_optional(result, "detail", text.detail) ||
                add_optional(result, "startTime", start_time) ||
                add_optional(result, "completionTime", completion_time);
   if (!failed && failure) {
@@ -294,7 +274,7 @@ static json_object *new_result(const struct tk_condition *condition,
   }
   failed = failed || (user_error &&
                       tk_add(result, "userError", json_object_new_boolean(1)));
-  free(message);
+  tk_text_free(&text);
   json_object_put(failure);
   if (failed) {
     json_object_put(result);

@@ -8,7 +8,7 @@
  * Files, by role: tekton.c (the plugin descriptor, instance life cycle,
  * cancel, describe), json.c (parsing, typed member access, output, errors),
  * names.c (DNS names, OCI references, the run name), validate.c, render.c,
- * interpret.c.
+ * interpret.c, messages.c (what an operator reads of a run's condition).
  */
 #ifndef WFE_TEKTON_H
 #define WFE_TEKTON_H
@@ -119,6 +119,26 @@ int tk_is_sha256_digest(const char *digest, size_t len);
 void tk_run_name(const wfe_host *host, const char *namespace_name,
                  const char *name, const char *uid,
                  char out[TK_DNS_LABEL_MAX + 1]);
+
+/* ---- messages.c --------------------------------------------------------- */
+
+/* What the interpret document says of a run: "message" for the execution's
+ * status, short; "detail", Tekton's whole text, when the message leaves
+ * some of it out. Both malloc'd, NULL for none. */
+struct tk_text {
+  char *message;
+  char *detail;
+};
+
+/* Fills *out from the Succeeded condition's status ("True", "False",
+ * "Unknown"), reason (not NULL) and message (the user-error prefix gone;
+ * may be NULL), and whether the run was cancelled. 0, or -1 when memory ran
+ * out (*out then empty). */
+int tk_text_for(const char *status, const char *reason, const char *message,
+                int cancelled, struct tk_text *out);
+
+/* Frees what tk_text_for made; accepts an emptied record. */
+void tk_text_free(struct tk_text *text);
 
 /* ---- validate.c / render.c / interpret.c (the ABI operations) ---------- */
 

@@ -208,10 +208,13 @@ typedef struct wfe_run_type {
  *   interpret input: the run object as the API returns it; output:
  *     {"phase": "Pending"|"Running"|"Completed"|"Failed",
  *      "outcome": "Success"|"Failed"|"Timeout"  (terminal phases only),
- *      "reason": "...", "message": "...",
+ *      "reason": "...", "message": "...", "detail": "...",
  *      "startTime": "RFC 3339", "completionTime": "RFC 3339",
  *      "failure": {"task", "step", "exitCode", "reason", "message"}}
- *     with every member but "phase" optional.
+ *     with every member but "phase" optional. "reason" (a CamelCase word)
+ *     and "message" (short, for the execution's status) describe the run
+ *     now: the status follows them while the run runs. "detail" is the full
+ *     text a short message leaves out; it goes to the Event only.
  *   cancel output: a JSON merge patch for the run object.
  *   describe output: {"name", "version", "description", "config": {...}}.
  */

@@ -102,6 +102,7 @@ wait_for() { # SECONDS COMMAND...: polls until COMMAND succeeds
   done
 }
 phase_is() { [[ $(field "$1" "$2" .status.phase) == "$3" ]]; }
+reason_is() { [[ $(field "$1" "$2" .status.reason) == "$3" ]]; }
 has_run() { [[ -n $(field "$1" "$2" .status.pipelineRunRef.name) ]]; }
 run_of() { wait_for 20 has_run "$1" "$2" && field "$1" "$2" .status.pipelineRunRef.name; }
 expect_phase() { # NS NAME PHASE [OUTCOME]

@@ -657,8 +657,8 @@ static void test_interpret_cancelled_is_failed_and_says_cancelled(void **state)
 {
   check_interpret(*state, "cancelled",
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
-                  "\"Cancelled\",\"message\":\"the PipelineRun was cancelled: "
-                  "PipelineRun \\\"wfe-restart-checkout-5878e39ea1\\\" was "
+                  "\"Cancelled\",\"message\":\"PipelineRun "
+                  "\\\"wfe-restart-checkout-5878e39ea1\\\" was "
                   "cancelled\"," STARTED "," FINISHED "}");
 }
 
@@ -667,9 +667,11 @@ static void test_interpret_strips_the_user_error_prefix(void **state)
   check_interpret(
       *state, "couldnt-get-pipeline",
       "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
-      "\"CouldntGetPipeline\",\"message\":\"Error retrieving pipeline for "
-      "pipelinerun payments/wfe-restart-checkout-5878e39ea1: error requesting "
-      "remote resource: error getting \\\"bundleresolver\\\" "
+      "\"CouldntGetPipeline\",\"message\":\"cannot fetch the Pipeline from "
+      "its bundle: MANIFEST_UNKNOWN: manifest unknown\",\"detail\":\"Error "
+      "retrieving pipeline for pipelinerun "
+      "payments/wfe-restart-checkout-5878e39ea1: error requesting remote "
+      "resource: error getting \\\"bundleresolver\\\" "
       "\\\"payments/bundles-5c1a\\\": cannot retrieve the oci image: GET "
       "https://quay.io/v2/kubernaut/workflows/restart-deployment/manifests/"
       "v1.4.2: MANIFEST_UNKNOWN: manifest unknown\"," STARTED "," FINISHED
@@ -700,7 +702,7 @@ static void test_interpret_resolving_pipeline_ref_is_running(void **state)
 {
   check_interpret(*state, "resolving",
                   "{\"phase\":\"Running\",\"reason\":\"ResolvingPipelineRef\","
-                  "\"message\":\"\"}");
+                  "\"message\":\"resolving the Pipeline from its bundle\"}");
 }
 
 static void test_interpret_without_conditions_is_running_pending(void **state)
@@ -709,6 +711,175 @@ static void test_interpret_without_conditions_is_running_pending(void **state)
                   "{\"phase\":\"Running\",\"reason\":\"Pending\",\"message\":"
                   "\"the Tekton controller has not started the PipelineRun "
                   "yet\"}");
+}
+
+/* Interprets a run whose Succeeded condition is (status, reason, message)
+ * and returns the document; free it with json_object_put. */
+static json_object *interpret_condition(struct fixture *f, const char *status,
+                                        const char *reason, const char *message)
+{
+  json_object *condition = json_object_new_object();
+  json_object_object_add(condition, "type",
+                         json_object_new_string("Succeeded"));
+  json_object_object_add(condition, "status", json_object_new_string(status));
+  json_object_object_add(condition, "reason", json_object_new_string(reason));
+  json_object_object_add(condition, "message", json_object_new_string(message));
+  json_object *conditions = json_object_new_array();
+  json_object_array_add(conditions, condition);
+  json_object *run_status = json_object_new_object();
+  json_object_object_add(run_status, "conditions", conditions);
+  json_object *run = json_object_new_object();
+  json_object_object_add(run, "status", run_status);
+  const char *text = json_object_to_json_string(run);
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  int rc = call_interpret(f, text, &out, &err);
+  if (rc != WFE_OK)
+    fail_msg("%s: interpret failed: %s", reason, wfe_error_message(&err));
+  json_object *document = json_tokener_parse(wfe_buf_str(&out));
+  assert_non_null(document);
+  wfe_buf_free(&out);
+  json_object_put(run);
+  return document;
+}
+
+/* Checks the document's message and detail (NULL: absent). */
+static void expect_text(json_object *document, const char *message,
+                        const char *detail)
+{
+  json_object *m = NULL, *d = NULL;
+  json_object_object_get_ex(document, "message", &m);
+  json_object_object_get_ex(document, "detail", &d);
+  if (message)
+    assert_string_equal(json_object_get_string(m), message);
+  else
+    assert_null(m);
+  if (detail)
+    assert_string_equal(json_object_get_string(d), detail);
+  else
+    assert_null(d);
+  json_object_put(document);
+}
+
+/* Tekton v1.12's messages, as its reconciler writes them. */
+#define RESOLUTION_CONTEXT                                                     \
+  "Error retrieving pipeline for pipelinerun "                                 \
+  "shop/restart-checkout-70bdeb8a22: error requesting remote resource: "
+#define TIMEOUT_MESSAGE                                                        \
+  RESOLUTION_CONTEXT                                                           \
+  "error updating resource request "                                           \
+  "\"shop/bundles-6a3c9b2f1c0e8d7a4b5f9e8d7c6b5a49\" with "                    \
+  "data: resolution took longer than global timeout of 1m0s"
+#define MANIFEST_MESSAGE                                                       \
+  RESOLUTION_CONTEXT                                                           \
+  "error getting \"bundleresolver\" "                                          \
+  "\"shop/bundles-6a3c9b2f1c0e8d7a4b5f9e8d7c6b5a49\": cannot retrieve the "    \
+  "oci "                                                                       \
+  "image: GET https://127.0.0.1:5000/v2/workflows/restart-pod/manifests/"      \
+  "sha256:3f1a9c0b2e4d6f8a1c3e5b7d9f0a2c4e6b8d0f1a3c5e7b9d1f3a5c7e9b0d2f4a: "  \
+  "MANIFEST_UNKNOWN: manifest unknown; map[Tag:sha256:3f1a9c0b]"
+
+static void
+test_interpret_a_resolution_timeout_says_the_cause_only(void **state)
+{
+  expect_text(interpret_condition(*state, "False", "CouldntGetPipeline",
+                                  TIMEOUT_MESSAGE),
+              "cannot fetch the Pipeline from its bundle: resolution took "
+              "longer than global timeout of 1m0s",
+              TIMEOUT_MESSAGE);
+}
+
+static void
+test_interpret_a_missing_manifest_keeps_the_registry_error(void **state)
+{
+  assert_true(strlen(MANIFEST_MESSAGE) > 350);
+  json_object *document = interpret_condition(
+      *state, "False", "CouldntGetPipeline", "[User error] " MANIFEST_MESSAGE);
+  const char *message =
+      json_object_get_string(json_object_object_get(document, "message"));
+  assert_null(strstr(message, "bundles-")); /* no internal request name */
+  assert_true(
+      json_object_get_boolean(json_object_object_get(document, "userError")));
+  expect_text(document,
+              "cannot fetch the Pipeline from its bundle: MANIFEST_UNKNOWN: "
+              "manifest unknown",
+              MANIFEST_MESSAGE);
+}
+
+static void test_interpret_other_remote_failures_say_their_cause(void **state)
+{
+  static const char message[] =
+      "PipelineRun shop/x can't be Run; couldn't resolve all references: "
+      "error requesting remote resource: error getting \"bundleresolver\" "
+      "\"shop/bundles-1\": could not find object in image with kind: task "
+      "and name: restart";
+  expect_text(
+      interpret_condition(*state, "False", "PipelineValidationFailed", message),
+      "cannot fetch a remote resource: could not find object in "
+      "image with kind: task and name: restart",
+      message);
+  expect_text(interpret_condition(*state, "False", "CouldntGetPipeline",
+                                  "pipelines.tekton.dev \"x\" not found"),
+              "cannot fetch the Pipeline from its bundle: "
+              "pipelines.tekton.dev \"x\" not found",
+              NULL);
+}
+
+/* A condition and the message it gives (NULL: none; no detail). */
+struct wording_case {
+  const char *status;
+  const char *reason;
+  const char *message;
+  const char *expected;
+};
+
+static void expect_wordings(struct fixture *f, const struct wording_case *cases,
+                            size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    expect_text(interpret_condition(f, cases[i].status, cases[i].reason,
+                                    cases[i].message),
+                cases[i].expected, NULL);
+}
+
+static void test_interpret_a_cancelled_run_says_so_once(void **state)
+{
+  static const struct wording_case cases[] = {
+      {"False", "Cancelled", "PipelineRun \"x\" was cancelled",
+       "PipelineRun \"x\" was cancelled"},
+      {"False", "Cancelled", "", "the PipelineRun was cancelled"},
+      {"False", "CancelledRunFinally",
+       "Tasks Completed: 1 (Failed: 0, Cancelled 1), Skipped: 1",
+       "the PipelineRun was cancelled: Tasks Completed: 1 (Failed: 0, "
+       "Cancelled 1), Skipped: 1"},
+  };
+  expect_wordings(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_interpret_words_each_running_state(void **state)
+{
+  static const struct wording_case cases[] = {
+      {"Unknown", "Started", "",
+       "the Tekton controller started the PipelineRun"},
+      {"Unknown", "ResolvingPipelineRef",
+       "PipelineRun shop/x awaiting remote resource",
+       "resolving the Pipeline from its bundle"},
+      {"Unknown", "ResolvingTaskRef",
+       "PipelineRun shop/x awaiting remote resource",
+       "resolving the Pipeline's Tasks"},
+      {"Unknown", "Running",
+       "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 2, Skipped: 0",
+       "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 2, "
+       "Skipped: 0"},
+      {"Unknown", "PipelineRunStopping",
+       "Tasks Completed: 1 (Failed: 1, Cancelled 0), Incomplete: 1, Skipped: 0",
+       "stopping: no new Tasks start; Tasks Completed: 1 (Failed: 1, "
+       "Cancelled 0), Incomplete: 1, Skipped: 0"},
+      {"Unknown", "PipelineRunPending", "PipelineRun \"x\" is pending",
+       "PipelineRun \"x\" is pending"},
+      {"Unknown", "SomethingNew", "", NULL},
+  };
+  expect_wordings(*state, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_interpret_finds_succeeded_by_type_not_position(void **state)
@@ -854,6 +1025,11 @@ int main(void)
       T(test_interpret_running_is_running_with_the_reason),
       T(test_interpret_resolving_pipeline_ref_is_running),
       T(test_interpret_without_conditions_is_running_pending),
+      T(test_interpret_a_resolution_timeout_says_the_cause_only),
+      T(test_interpret_a_missing_manifest_keeps_the_registry_error),
+      T(test_interpret_other_remote_failures_say_their_cause),
+      T(test_interpret_a_cancelled_run_says_so_once),
+      T(test_interpret_words_each_running_state),
       T(test_interpret_finds_succeeded_by_type_not_position),
       T(test_interpret_skips_a_task_run_that_is_gone),
       T(test_interpret_returns_unavailable_as_retryable),

@@ -115,6 +115,7 @@ static void test_config_reads_every_key(void **state)
       "metricsBindAddress: \":9999\"\nhealthProbeBindAddress: \"0\"\n"
       "log: {format: text, level: debug}\nresyncPeriod: 1m\n"
       "shutdownGracePeriod: 5s\nengineIsolation: none\n"
+      "statusProgressInterval: 30s\n"
       "engineHost: {callTimeout: 2s, loadTimeout: 3s, memoryLimit: 256Mi, "
       "cpuLimit: 5m, maxOutputSize: 512Ki, maxConsecutiveFaults: 5, "
       "engines: {tekton: {callTimeout: 9s, memoryLimit: 1Gi}}}\n");
@@ -146,6 +147,7 @@ static void test_config_reads_every_key(void **state)
   assert_string_equal(c.metrics_bind_address, ":9999");
   assert_string_equal(c.health_probe_bind_address, "0");
   assert_int_equal(c.shutdown_grace_ms, 5000);
+  assert_int_equal(c.status_progress_interval_ms, 30000);
   assert_int_equal(c.engine_isolation, WFE_ISOLATION_NONE);
   assert_int_equal(c.max_consecutive_faults, 5);
   struct wfe_engine_host_limits l;
@@ -162,6 +164,14 @@ static void test_config_reads_every_key(void **state)
   wfe_config_free(&c);
   unlink(path);
   free(path);
+}
+
+static void test_config_defaults_the_progress_interval_to_10s(void **state)
+{
+  struct wfe_config c;
+  assert_int_equal(wfe_config_init(&c), 0);
+  assert_int_equal(c.status_progress_interval_ms, 10000);
+  wfe_config_free(&c);
 }
 
 static void expect_config_error(const char *text, const char *key,
@@ -202,6 +212,12 @@ static void test_config_errors_name_the_key_and_reason(void **state)
   expect_config_error("log: {format: xml}\n", "log.format", "json");
   expect_config_error("defaultEngine: \"\"\n", "defaultEngine", "DNS label");
   expect_config_error("a: [\n", NULL, ":1:");
+  expect_config_error("statusProgressInterval: 500ms\n",
+                      "statusProgressInterval", "between 1s and 1h");
+  expect_config_error("statusProgressInterval: 2h\n", "statusProgressInterval",
+                      "between 1s and 1h");
+  expect_config_error("statusProgressInterval: 10\n", "statusProgressInterval",
+                      "duration");
   expect_config_error("engineIsolation: thread\n", "engineIsolation",
                       "\"process\" or \"none\"");
   expect_config_error("engineHost: {callTimeout: 0s}\n",
@@ -261,6 +277,7 @@ int main(void)
       cmocka_unit_test(test_yaml_rejects_duplicates_aliases_and_streams),
       cmocka_unit_test(test_yaml_limits_nesting_depth),
       cmocka_unit_test(test_config_reads_every_key),
+      cmocka_unit_test(test_config_defaults_the_progress_interval_to_10s),
       cmocka_unit_test(test_config_errors_name_the_key_and_reason),
       cmocka_unit_test(test_duration_parsing),
       cmocka_unit_test(test_byte_quantities),
