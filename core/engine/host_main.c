@@ -588,9 +588,12 @@ int main(int argc, char **argv)
     return EXIT_PROTOCOL;
   }
   signal(SIGPIPE, SIG_IGN);
-  /* One arena per two threads at most: less memory, and no CPU count to
-   * look up (a file) once sealed. */
-  mallopt(M_ARENA_MAX, 2);
+  /* One malloc arena for all threads. A second arena would read
+   * /proc/sys/vm/overcommit_memory the first time it gives memory back
+   * (a large input freed by a serving thread), an open the seal refuses;
+   * it would also look up the CPU count (a file) to size the arenas. The
+   * main arena returns memory with brk alone. */
+  mallopt(M_ARENA_MAX, 1);
   char why[256];
   if (wfe_sandbox_install_fault_handlers() ||
       wfe_sandbox_prepare(why, sizeof(why))) {

@@ -468,6 +468,33 @@ static void test_host_blames_only_the_crashing_call(void **state)
     assert_int_equal(b[i].crashed, 0);
 }
 
+/* Large inputs parsed and freed by the host's serving threads make glibc
+ * give memory back to the system; the sealed host must survive that (a
+ * second malloc arena would read /proc to decide how, which the seal
+ * refuses). */
+static void test_host_survives_freeing_large_inputs(void **state)
+{
+  struct env *e = *state;
+  const struct wfe_engine_slot *slot = misbehave(e);
+  json_object *exec = execution("large", NULL);
+  json_object *params = wfe_json_get(exec, "spec.parameters");
+  assert_non_null(params);
+  static char big[32769];
+  memset(big, 'x', sizeof(big) - 1);
+  json_object_object_add(params, "BIG", json_object_new_string(big));
+  for (int i = 0; i < 30; i++) {
+    struct wfe_error err = WFE_ERROR_INIT;
+    json_object *run = NULL;
+    int rc = wfe_dispatch_render(slot, exec, &run, &err);
+    if (rc)
+      fail_msg("render %d: %s (%s)", i, err.reason ? err.reason : "?",
+               wfe_error_message(&err));
+    json_object_put(run);
+    wfe_error_clear(&err);
+  }
+  json_object_put(exec);
+}
+
 /* One engine's fault never touches another plugin's host. */
 static void test_host_crash_leaves_other_hosts_alone(void **state)
 {
@@ -723,6 +750,7 @@ int main(void)
       T(test_sandbox_stops_connecting_to_the_api_server),
       T(test_sandbox_stops_running_a_shell),
       T(test_host_blames_only_the_crashing_call),
+      T(test_host_survives_freeing_large_inputs),
       T(test_host_crash_leaves_other_hosts_alone),
       T(test_output_over_the_cap_is_refused),
       T(test_output_that_is_not_json_is_refused),
