@@ -129,8 +129,13 @@ static int fetch_task_run(const struct tk_ctx *ctx, const char *namespace_name,
   return rc;
 }
 
-/* The first step that exited non-zero: adds "step" and "exitCode". */
-static int add_failed_step(json_object *task_run, json_object *failure)
+/* The first step that exited non-zero: adds "step" and "exitCode". A step
+ * whose terminated reason is the TaskRun's own reason was ended by Tekton
+ * after it deleted the pod (cancellation, timeout, an image that cannot be
+ * pulled): its exit code 1 is Tekton's, not the container's, so it is
+ * skipped. */
+static int add_failed_step(json_object *task_run, const char *task_run_reason,
+                           json_object *failure)
 {
   json_object *status = json_object_object_get(task_run, "status");
   json_object *steps = json_object_object_get(status, "steps");
@@ -141,8 +146,11 @@ static int add_failed_step(json_object *task_run, json_object *failure)
     json_object *terminated = json_object_object_get(step, "terminated");
     json_object *code = json_object_object_get(terminated, "exitCode");
     json_object *name = json_object_object_get(step, "name");
+    const char *reason =
+        json_object_get_string(json_object_object_get(terminated, "reason"));
     if (!json_object_is_type(code, json_type_int) ||
-        json_object_get_int64(code) == 0)
+        json_object_get_int64(code) == 0 ||
+        (reason && task_run_reason && strcmp(reason, task_run_reason) == 0))
       continue;
     if (json_object_is_type(name, json_type_string) &&
         tk_add_string(failure, "step", json_object_get_string(name)))
@@ -153,7 +161,9 @@ static int add_failed_step(json_object *task_run, json_object *failure)
   return 0;
 }
 
-/* When `task_run` failed, builds the failure object into *out (else NULL). */
+/* When `task_run` failed, builds the failure object into *out (else NULL).
+ * A TaskRun Tekton cancelled (the PipelineRun was cancelled or timed out)
+ * did not fail: it has no failure of its own to report. */
 static int task_run_failure(json_object *task_run, const char *task,
                             json_object **out)
 {
@@ -181,12 +191,13 @@ static int task_run_failure(json_object *task_run, const char *task,
     condition.message =
         json_object_get_string(json_object_object_get(entry, "message"));
   }
-  if (!found || !condition.status || strcmp(condition.status, "False") != 0)
+  if (!found || !condition.status || strcmp(condition.status, "False") != 0 ||
+      (condition.reason && strcmp(condition.reason, "TaskRunCancelled") == 0))
     return 0;
   json_object *failure = json_object_new_object();
   const char *message = strip_user_error(condition.message, &user_error);
   int failed = !failure || (task && tk_add_string(failure, "task", task)) ||
-               add_failed_step(task_run, failure) ||
+               add_failed_step(task_run, condition.reason, failure) ||
                (condition.reason &&
                 tk_add_string(failure, "reason", condition.reason)) ||
                (message && tk_add_string(failure, "message", message));

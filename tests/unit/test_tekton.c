@@ -662,6 +662,34 @@ static void test_interpret_cancelled_is_failed_and_says_cancelled(void **state)
                   "cancelled\"," STARTED "," FINISHED "}");
 }
 
+/* Tekton ends the TaskRuns of a cancelled run itself, each running step
+ * "terminated" with exit code 1 and the TaskRun's reason: none of it is a
+ * failure of the pods. */
+static void test_interpret_cancelled_task_runs_give_no_failure(void **state)
+{
+  struct fixture *f = *state;
+  check_interpret(f, "cancelled-taskrun",
+                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
+                  "\"Cancelled\",\"message\":\"PipelineRun "
+                  "\\\"wfe-restart-checkout-5878e39ea1\\\" was "
+                  "cancelled\"," STARTED "," FINISHED "}");
+  assert_int_equal(f->getter_calls, 1);
+}
+
+/* A TaskRun that timed out failed, but its step's exit code is Tekton's. */
+static void
+test_interpret_task_run_timeout_names_the_task_not_a_step(void **state)
+{
+  check_interpret(
+      *state, "taskrun-timeout",
+      "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":\"Failed\","
+      "\"message\":\"Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: "
+      "0\"," STARTED "," FINISHED ",\"failure\":{\"task\":\"build\","
+      "\"reason\":\"TaskRunTimeout\",\"message\":\"TaskRun "
+      "\\\"wfe-restart-checkout-5878e39ea1-slow\\\" failed to finish within "
+      "\\\"1m0s\\\"\"}}");
+}
+
 static void test_interpret_strips_the_user_error_prefix(void **state)
 {
   check_interpret(
@@ -1020,6 +1048,8 @@ int main(void)
       T(test_interpret_failed_names_the_failed_task_and_step),
       T(test_interpret_pipeline_run_timeout_is_failed_timeout),
       T(test_interpret_cancelled_is_failed_and_says_cancelled),
+      T(test_interpret_cancelled_task_runs_give_no_failure),
+      T(test_interpret_task_run_timeout_names_the_task_not_a_step),
       T(test_interpret_strips_the_user_error_prefix),
       T(test_interpret_pipeline_validation_failed_is_a_user_error),
       T(test_interpret_running_is_running_with_the_reason),
