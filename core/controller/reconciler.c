@@ -1006,6 +1006,21 @@ static int reconcile_run(struct pass *p, struct wfe_reconcile_result *result)
       wfe_json_get_string(p->execution, "status.pipelineRunRef.name");
   int started = phase && !strcmp(phase, "Running") && known &&
                 !strcmp(known, wfe_json_get_string(rendered, "metadata.name"));
+  /* A run stays where it was created: a change of executionNamespace since
+   * then applies to new executions, and never loses a running one. */
+  const char *known_ns =
+      wfe_json_get_string(p->execution, "status.pipelineRunRef.namespace");
+  const char *rendered_ns = wfe_json_get_string(rendered, "metadata.namespace");
+  json_object *metadata = wfe_json_get(rendered, "metadata");
+  if (started && known_ns && metadata &&
+      (!rendered_ns || strcmp(known_ns, rendered_ns))) {
+    json_object *ns = json_object_new_string(known_ns);
+    if (!ns || json_object_object_add(metadata, "namespace", ns)) {
+      json_object_put(ns);
+      json_object_put(rendered);
+      return wfe_error_set(p->err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+    }
+  }
   wfe_log_debug(LOGGER, p->key, "rendered %s %s/%s",
                 p->slot->engine->run_type->kind,
                 wfe_json_get_string(rendered, "metadata.namespace"),
