@@ -11,7 +11,8 @@ CLUSTER_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # a version bump never mixes old and new binaries.
 CLUSTER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wfe/cluster"
 CLUSTER_BIN="$CLUSTER_CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
-CLUSTER_CRDS="$CLUSTER_CACHE/crds/tekton-$TEKTON_VERSION-argo-$ARGO_WORKFLOWS_VERSION"
+# (-2: the set of Argo CRDs grew; a cache holding the old set is not reused.)
+CLUSTER_CRDS="$CLUSTER_CACHE/crds/tekton-$TEKTON_VERSION-argo-$ARGO_WORKFLOWS_VERSION-2"
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 # The calling script's leading comment block is its manual: --help prints
@@ -20,6 +21,46 @@ manual() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }'
 usage() { manual >&2; exit 2; }
 case "${1:-}" in -h | --help) manual; exit 0 ;; esac
 die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Build helpers (used by build and by each component's build_NAME).
+
+# Build the main package PKG of the wrapper module in MODULE_DIR (relative
+# to this directory) into OUT_DIR/NAME, unless it is there already.
+# WFE_BUILD_TIME=1 runs the build under /usr/bin/time -v, whose report goes
+# to OUT_DIR/.NAME.time.
+build_pkg() { # MODULE_DIR OUT_DIR NAME PKG [extra ldflags]
+    local dir="$1" out="$2/$3" pkg="$4" extra="${5:-}" timer=()
+    [[ -x "$out" ]] && return 0
+    mkdir -p "$2"
+    log "building $3 (cold builds take minutes)"
+    [[ "${WFE_BUILD_TIME:-0}" == 1 ]] && timer=(/usr/bin/time -v -o "$2/.$3.time")
+    # Build into a temporary name and rename, so an interrupted build never
+    # leaves a truncated binary that later runs would trust.
+    (cd "$CLUSTER_SRC/$dir" &&
+        "${timer[@]}" env GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
+            go build -trimpath -ldflags="-s -w$extra" -o "$out.tmp.$$" "$pkg") ||
+        { rm -f "$out.tmp.$$"; die "building $3 failed"; }
+    mv -f "$out.tmp.$$" "$out"
+}
+
+# Build each NAME=PKG of the wrapper module DIR into OUT_DIR.
+build_tool() { # DIR OUT_DIR NAME=PKG...
+    local dir="$1" outdir="$2" spec
+    shift 2
+    for spec in "$@"; do
+        build_pkg "$dir" "$outdir" "${spec%%=*}" "${spec#*=}"
+    done
+}
+
+# The directory of MODULE@VERSION in the module cache, downloading it first
+# (go mod download verifies the zip against the public checksum database).
+module_dir() { # MODULE@VERSION
+    local json
+    # Run outside any module so the wrapper go.mod files stay untouched.
+    json="$(cd / && go mod download -json "$1")" || die "go mod download $1 failed"
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json"
+}
 
 # ---------------------------------------------------------------------------
 # Plane helpers shared by up, down and fault. A plane's state is DIR/env,
@@ -109,30 +150,111 @@ load_plane() { # DIR
     . "$1/env"
 }
 
-# (Re)write DIR/env from the WFE_PLANE_* variables.
+# The plane's processes, in start order; `down` stops them in reverse.
+PLANE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok registry
+    tekton-webhook tekton-controller tekton-resolvers workflow-controller)
+
+# The variable holding a component's pid.
+pid_var() { # COMPONENT
+    case "$1" in
+    etcd) echo WFE_PLANE_ETCD_PID ;;
+    kube-apiserver) echo WFE_PLANE_APISERVER_PID ;;
+    kube-controller-manager) echo WFE_PLANE_KCM_PID ;;
+    *) local n="${1^^}"; echo "WFE_PLANE_${n//-/_}_PID" ;;
+    esac
+}
+component_pid() { local v; v="$(pid_var "$1")"; echo "${!v:-}"; }
+
+# Stop every component of the plane, engines first and storage last, so
+# nothing logs errors about a missing peer while it shuts down.
+stop_plane() {
+    local i name
+    for ((i = ${#PLANE_COMPONENTS[@]} - 1; i >= 0; i--)); do
+        name="${PLANE_COMPONENTS[i]}"
+        stop_pid "$(component_pid "$name")"
+        printf -v "$(pid_var "$name")" '%s' ""
+    done
+}
+
+# The engines a plane can run the real controllers of.
+PLANE_ENGINES=(tekton job argo)
+# Normalise an --engines LIST: known names, sorted, comma-separated; `all`
+# is every engine and `none` (or nothing) is none.
+parse_engines() { # LIST
+    local list="$1" e out=()
+    [[ "$list" == all ]] && list="${PLANE_ENGINES[*]}"
+    [[ "$list" == none ]] && list=""
+    for e in "${PLANE_ENGINES[@]}"; do
+        [[ ",${list//[ ]/,}," == *",$e,"* ]] && out+=("$e")
+    done
+    for e in ${list//,/ }; do
+        [[ " ${PLANE_ENGINES[*]} " == *" $e "* ]] || { log "unknown engine '$e' (known: ${PLANE_ENGINES[*]}, all, none)"; return 1; }
+    done
+    local IFS=,
+    echo "${out[*]:-none}"
+}
+has_engine() { [[ ",${WFE_PLANE_ENGINES:-}," == *",$1,"* ]]; }
+
+# The parts that play the cluster and the engines' controllers each log in
+# with a static token of their own: NAME|USER|GROUPS. The Tekton users
+# carry the names and groups of Tekton's ServiceAccounts, so Tekton's own
+# RBAC (applied from its release) is what authorizes them, as in a cluster.
+sa_groups() { echo "system:serviceaccounts,system:serviceaccounts:$1,system:authenticated"; }
+PLANE_IDENTITIES=(
+    "kube-scheduler|system:kube-scheduler|system:authenticated"
+    "kwok|wfe-kwok|system:masters,system:authenticated"
+    "tekton-webhook|system:serviceaccount:tekton-pipelines:tekton-pipelines-webhook|$(sa_groups tekton-pipelines)"
+    "tekton-controller|system:serviceaccount:tekton-pipelines:tekton-pipelines-controller|$(sa_groups tekton-pipelines)"
+    "tekton-resolvers|system:serviceaccount:tekton-pipelines-resolvers:tekton-pipelines-resolvers|$(sa_groups tekton-pipelines-resolvers)"
+    "workflow-controller|system:serviceaccount:argo:argo|$(sa_groups argo)"
+)
+
+# (Re)write DIR/env: every WFE_PLANE_* variable, and the derived ones.
 write_env() {
-    local d="$WFE_PLANE_DIR"
-    cat >"$d/env.tmp" <<ENV
-# Source me: . $d/env
-export KUBECONFIG='$d/admin.kubeconfig'
-export PATH='$CLUSTER_BIN':"\$PATH"
-export WFE_PLANE_DIR='$d'
-export WFE_PLANE_BIN='$CLUSTER_BIN'
-export WFE_PLANE_API_URL='https://127.0.0.1:$WFE_PLANE_API_PORT'
-export WFE_PLANE_CA='$d/ca.crt'
-export WFE_PLANE_ADMIN_KUBECONFIG='$d/admin.kubeconfig'
-export WFE_PLANE_CONTROLLER_KUBECONFIG='$d/controller.kubeconfig'
-export WFE_PLANE_API_PORT=$WFE_PLANE_API_PORT
-export WFE_PLANE_ETCD_URL='http://127.0.0.1:$WFE_PLANE_ETCD_PORT'
-export WFE_PLANE_ETCD_PORT=$WFE_PLANE_ETCD_PORT
-export WFE_PLANE_ETCD_PEER_PORT=$WFE_PLANE_ETCD_PEER_PORT
-export WFE_PLANE_KCM_PORT=$WFE_PLANE_KCM_PORT
-export WFE_PLANE_ETCD_PID=${WFE_PLANE_ETCD_PID:-}
-export WFE_PLANE_APISERVER_PID=${WFE_PLANE_APISERVER_PID:-}
-export WFE_PLANE_KCM_PID=${WFE_PLANE_KCM_PID:-}
-export WFE_PLANE_WATCH_CACHE=$WFE_PLANE_WATCH_CACHE
-ENV
+    local d="$WFE_PLANE_DIR" v
+    WFE_PLANE_BIN="$CLUSTER_BIN"
+    WFE_PLANE_API_URL="https://127.0.0.1:$WFE_PLANE_API_PORT"
+    WFE_PLANE_CA="$d/ca.crt"
+    WFE_PLANE_ADMIN_KUBECONFIG="$d/admin.kubeconfig"
+    WFE_PLANE_CONTROLLER_KUBECONFIG="$d/controller.kubeconfig"
+    WFE_PLANE_ETCD_URL="http://127.0.0.1:$WFE_PLANE_ETCD_PORT"
+    {
+        echo "# Source me: . $d/env"
+        echo "export KUBECONFIG='$d/admin.kubeconfig'"
+        echo "export PATH='$CLUSTER_BIN':\"\$PATH\""
+        for v in $(compgen -v WFE_PLANE_ | sort); do
+            printf 'export %s=%q\n' "$v" "${!v}"
+        done
+        # The test bundles' references, when the plane has them.
+        [[ -f "$d/bundles.env" ]] && sed -n 's/^\(WFE_BUNDLE_[A-Z0-9_]*=[^[:space:]]*\)$/export \1/p' "$d/bundles.env"
+    } >"$d/env.tmp"
     mv -f "$d/env.tmp" "$d/env"
+}
+
+# A serving certificate signed by the plane's CA: PREFIX.key and PREFIX.crt.
+# EC P-256 keys: fast to generate, and every TLS stack has them.
+issue_cert() { # PREFIX COMMON_NAME SUBJECT_ALT_NAMES
+    local d="$WFE_PLANE_DIR"
+    openssl req -new -nodes -subj "/CN=$2" -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -keyout "$1.key" -out "$1.csr" 2>/dev/null &&
+        openssl x509 -req -days 3650 -in "$1.csr" -CA "$d/ca.crt" -CAkey "$d/pki/ca.key" \
+            -CAcreateserial -out "$1.crt" -extfile <(printf '%s\n' \
+                "subjectAltName=$3" "basicConstraints=critical,CA:FALSE" \
+                "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth") 2>/dev/null &&
+        rm -f "$1.csr"
+}
+
+# Start a component like spawn, with an environment: ENV is one string of
+# NAME=VALUE words (values without spaces), as the component's Deployment
+# would set them; nothing of the caller's environment is passed but PATH
+# and HOME.
+spawn_env() { # PIDVAR BINARY ENV ARGS...
+    local pidvar="$1" bin="$2" name="${2##*/}" vars
+    read -r -a vars <<<"$3"
+    shift 3
+    setsid env -i PATH="$PATH" HOME="$HOME" "${vars[@]}" "$bin" "$@" \
+        </dev/null >>"$WFE_PLANE_DIR/logs/$name.log" 2>&1 &
+    printf -v "$pidvar" '%s' "$!"
 }
 
 # Start a component detached from the caller's session (so that a Ctrl-C in
@@ -211,12 +333,16 @@ wait_apiserver() { wait_until kube-apiserver "$WFE_PLANE_APISERVER_PID" "$WFE_PL
 start_kcm() {
     local d="$WFE_PLANE_DIR"
     echo "=== start $(date -u +%FT%TZ)" >>"$d/logs/kube-controller-manager.log"
-    # Only the cheap controllers tests rely on: ownerReference garbage
-    # collection, namespace deletion, and the per-namespace default
-    # ServiceAccount (pods cannot be admitted without it).
+    # Only the controllers tests rely on: ownerReference garbage collection,
+    # namespace deletion, the per-namespace default ServiceAccount (pods
+    # cannot be admitted without it), and Jobs (the job engine's runs, with
+    # ttlSecondsAfterFinished). Not node-lifecycle: it would evict every pod
+    # of a node kwok has not renewed for 50 s (a paused plane). The QPS: with
+    # the default (20) 50 Jobs at once take 14 s to complete, 4-7 s so.
     spawn WFE_PLANE_KCM_PID kube-controller-manager \
         --kubeconfig="$d/pki/kcm.kubeconfig" \
-        --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller \
+        --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,job-controller,ttl-after-finished-controller \
+        --kube-api-qps=100 --kube-api-burst=200 \
         --bind-address=127.0.0.1 \
         --secure-port="$WFE_PLANE_KCM_PORT" \
         --cert-dir="$d/pki/kcm" \
@@ -228,6 +354,38 @@ kcm_healthy() {
         curl -fsSk --max-time 2 "https://127.0.0.1:$WFE_PLANE_KCM_PORT/healthz" | grep -qx ok
 }
 wait_kcm() { wait_until kube-controller-manager "$WFE_PLANE_KCM_PID" "$WFE_PLANE_DIR/logs/kube-controller-manager.log" kcm_healthy; }
+
+# kube-scheduler, for planes with engines: the upstream scheduler with all
+# its default plugins, as system:kube-scheduler (the bootstrap RBAC of that
+# user is what authorizes it, as in a cluster).
+start_kube_scheduler() {
+    local d="$WFE_PLANE_DIR"
+    mkdir -p "$d/pki/kube-scheduler"
+    cat >"$d/pki/kube-scheduler.yaml" <<YAML
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $d/pki/kube-scheduler.kubeconfig
+leaderElection:
+  leaderElect: false
+enableProfiling: false
+enableContentionProfiling: false
+YAML
+    echo "=== start $(date -u +%FT%TZ)" >>"$d/logs/kube-scheduler.log"
+    spawn WFE_PLANE_KUBE_SCHEDULER_PID kube-scheduler \
+        --config="$d/pki/kube-scheduler.yaml" \
+        --bind-address=127.0.0.1 \
+        --secure-port="$WFE_PLANE_KUBE_SCHEDULER_PORT" \
+        --cert-dir="$d/pki/kube-scheduler"
+}
+# /readyz (unlike /healthz) also waits until the scheduler's caches synced.
+kube_scheduler_ready() {
+    owns_port "$WFE_PLANE_KUBE_SCHEDULER_PID" "$WFE_PLANE_KUBE_SCHEDULER_PORT" &&
+        curl -fsSk --max-time 2 "https://127.0.0.1:$WFE_PLANE_KUBE_SCHEDULER_PORT/readyz" | grep -qx ok
+}
+wait_kube_scheduler() {
+    wait_until kube-scheduler "$WFE_PLANE_KUBE_SCHEDULER_PID" "$WFE_PLANE_DIR/logs/kube-scheduler.log" kube_scheduler_ready
+}
 
 # Stop one component: SIGCONT first (it may be paused by `fault`), then
 # SIGTERM. kube-apiserver can linger for many seconds after it has stopped
@@ -264,3 +422,13 @@ wait_port_closed() { # PORT
     done
     return 1
 }
+
+# ---------------------------------------------------------------------------
+# The components of the engines, one directory each (its Go module, its
+# configuration and its plane.sh with build_, setup_, start_ and wait_
+# functions).
+for component in "$CLUSTER_SRC"/*/plane.sh; do
+    # shellcheck source=/dev/null
+    . "$component"
+done
+unset component
