@@ -97,6 +97,75 @@ static int host_getter(void *ctx, const char *api_version, const char *resource,
   return rc;
 }
 
+/* The host's read-only lister for engines (ABI 1.1 list_objects): the first
+ * WFE_LIST_MAX_ITEMS objects, as a List. */
+struct listed {
+  json_object *items;
+  int count;
+};
+
+static int add_listed(void *ctx, json_object *obj)
+{
+  struct listed *l = ctx;
+  if (l->count++ >= WFE_LIST_MAX_ITEMS)
+    return 0; /* the one past the cap: only says there are more */
+  return json_object_array_add(l->items, json_object_get(obj)) ? WFE_E_NOMEM
+                                                               : 0;
+}
+
+static int host_lister(void *ctx, const char *api_version, const char *resource,
+                       const char *namespace_name, const char *label_selector,
+                       const char *field_selector, struct wfe_buf *out,
+                       struct wfe_error *err)
+{
+  struct manager *m = ctx;
+  struct wfe_resource res = {api_version, resource, namespace_name != NULL};
+  struct wfe_list_options options = {
+      .label_selector = *label_selector ? label_selector : NULL,
+      .field_selector = *field_selector ? field_selector : NULL,
+      .limit = WFE_LIST_MAX_ITEMS + 1,
+      .first_page_only = 1,
+  };
+  struct listed l = {json_object_new_array(), 0};
+  char *rv = NULL;
+  if (!l.items)
+    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  int rc = wfe_kube_list(m->client, &res, namespace_name, &options, add_listed,
+                         &l, &rv, err);
+  if (rc && err->http_status == 403)
+    wfe_log_warn(LOGGER, NULL, "an engine may not list %s in %s: %s", resource,
+                 namespace_name ? namespace_name : "every namespace",
+                 wfe_error_message(err));
+  json_object *list = rc ? NULL : json_object_new_object();
+  json_object *metadata = rc ? NULL : json_object_new_object();
+  if (!rc && (!list || !metadata ||
+              wfe_json_set_string(list, "apiVersion", api_version) ||
+              wfe_json_set_string(list, "kind", "List") ||
+              (rv && wfe_json_set_string(metadata, "resourceVersion", rv)) ||
+              (l.count > WFE_LIST_MAX_ITEMS &&
+               wfe_json_set_string(metadata, "continue", "truncated")))) {
+    rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  }
+  if (!rc) {
+    /* json-c takes a member only when the add succeeds. */
+    int added = json_object_object_add(list, "metadata", metadata);
+    if (!added)
+      metadata = NULL;
+    added = added || json_object_object_add(list, "items", l.items);
+    if (!added)
+      l.items = NULL;
+    size_t len = 0;
+    const char *text = added ? NULL : wfe_json_text(list, &len);
+    if (!text || wfe_buf_append(out, text, len))
+      rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  }
+  json_object_put(metadata);
+  json_object_put(list);
+  json_object_put(l.items);
+  free(rv);
+  return rc;
+}
+
 /* ---- caches -------------------------------------------------------------
  */
 
@@ -579,6 +648,7 @@ static int start(struct manager *m, const sigset_t *signals,
   if (rc)
     return rc;
   wfe_host_services_init(&m->services, host_getter, m);
+  wfe_host_services_set_lister(&m->services, host_lister, m);
   m->plugins_dir = wfe_cli_plugins_dir(m->config);
   struct wfe_engine_set_options engines = {
       .load = load_engines,

@@ -513,7 +513,8 @@ static int lock_writer(struct wfe_engine_host *h, uint64_t incarnation,
   return sock;
 }
 
-/* Answers the engine's get_object through the controller's table. */
+/* Answers the engine's get_object (a name) or list_objects (no name, the
+ * selectors) through the controller's services. */
 static void answer_object(struct wfe_engine_host *h, uint64_t id,
                           uint64_t incarnation, struct wfe_buf *request,
                           int64_t deadline)
@@ -524,16 +525,22 @@ static void answer_object(struct wfe_engine_host *h, uint64_t id,
   char *resource = wfe_ipc_get_str(&r, 253);
   char *ns = wfe_ipc_get_str(&r, 253);
   char *name = wfe_ipc_get_str(&r, 253);
+  char *labels = wfe_ipc_get_str(&r, WFE_SELECTOR_MAX);
+  char *fields = wfe_ipc_get_str(&r, WFE_SELECTOR_MAX);
   struct wfe_buf object = WFE_BUF_INIT;
   struct wfe_error oerr = WFE_ERROR_INIT;
   int32_t status;
-  if (wfe_ipc_end(&r) || !api_version || !resource || !name)
+  if (wfe_ipc_end(&r) || !api_version || !resource)
     status = wfe_error_set(&oerr, WFE_E_INVALID, 0, "InvalidArgument", NULL,
-                           "get_object: malformed request");
-  else
+                           "a read of the engine: malformed request");
+  else if (name)
     status =
         h->services->get_object(h->services, api_version, resource, ns, name,
                                 (wfe_buf *)&object, (wfe_error *)&oerr);
+  else
+    status = h->services->list_objects(h->services, api_version, resource, ns,
+                                       labels, fields, (wfe_buf *)&object,
+                                       (wfe_error *)&oerr);
   struct wfe_buf frame = WFE_BUF_INIT;
   if (!wfe_ipc_begin(&frame, WFE_IPC_OBJECT, id) &&
       !wfe_ipc_put_i32(&frame, status) &&
@@ -553,6 +560,8 @@ static void answer_object(struct wfe_engine_host *h, uint64_t id,
   free(resource);
   free(ns);
   free(name);
+  free(labels);
+  free(fields);
 }
 
 static void unlink_call(struct wfe_engine_host *h, struct call *c)

@@ -87,6 +87,44 @@ static int32_t host_get_object(const wfe_host *host, const char *api_version,
                           namespace_name, name, (struct wfe_buf *)out, error);
 }
 
+/* A selector as the API takes it: printable ASCII, bounded. */
+static int is_selector(const char *s)
+{
+  size_t n = 0;
+  for (; s && *s; s++, n++)
+    if (*s < 0x20 || *s > 0x7e || n >= WFE_SELECTOR_MAX)
+      return 0;
+  return 1;
+}
+
+static int32_t host_list_objects(const wfe_host *host, const char *api_version,
+                                 const char *resource,
+                                 const char *namespace_name,
+                                 const char *label_selector,
+                                 const char *field_selector, wfe_buf *out,
+                                 wfe_error *err)
+{
+  struct wfe_error *error = (struct wfe_error *)err;
+  const struct wfe_host_services *services = host->host_data;
+  if (!is_segment(api_version, 1) || !is_segment(resource, 0) ||
+      (namespace_name && !is_segment(namespace_name, 0)) || !out)
+    return wfe_error_set(error, WFE_E_INVALID, 0, "InvalidArgument", NULL,
+                         "list_objects: api_version, resource and namespace "
+                         "must each be one path segment of [A-Za-z0-9.-]");
+  if (!is_selector(label_selector) || !is_selector(field_selector))
+    return wfe_error_set(error, WFE_E_INVALID, 0, "InvalidSelector", NULL,
+                         "list_objects: a selector must be printable ASCII of "
+                         "at most %d bytes",
+                         WFE_SELECTOR_MAX);
+  if (!services->lister)
+    return wfe_error_set(error, WFE_E_UNSUPPORTED, 0, "NoCluster", NULL,
+                         "no cluster to list %s from (offline)", resource);
+  return services->lister(services->lister_ctx, api_version, resource,
+                          namespace_name, label_selector ? label_selector : "",
+                          field_selector ? field_selector : "",
+                          (struct wfe_buf *)out, error);
+}
+
 static wfe_buf *host_buf_new(void)
 {
   return calloc(1, sizeof(struct wfe_buf));
@@ -110,6 +148,13 @@ static void host_sha256_hex(const void *data, size_t len, char out_hex[65])
   wfe_sha256_hex(data, len, out_hex);
 }
 
+void wfe_host_services_set_lister(struct wfe_host_services *services,
+                                  wfe_object_lister_fn lister, void *lister_ctx)
+{
+  services->lister = lister;
+  services->lister_ctx = lister_ctx;
+}
+
 void wfe_host_services_init(struct wfe_host_services *services,
                             wfe_object_getter_fn getter, void *getter_ctx)
 {
@@ -125,6 +170,7 @@ void wfe_host_services_init(struct wfe_host_services *services,
   t->buf_append = host_buf_append;
   t->error_set = host_error_set;
   t->get_object = host_get_object;
+  t->list_objects = host_list_objects;
   t->sha256_hex = host_sha256_hex;
   t->buf_new = host_buf_new;
   t->buf_data = host_buf_data;

@@ -11,7 +11,8 @@
  * starts its serving threads, seals itself with seccomp, and then answers
  * CALLs until the socket closes: then it destroys the engines, calls fini
  * and exits 0. The host services reach the controller over the socket: log
- * lines as LOG frames, get_object as a GET_OBJECT answered by an OBJECT.
+ * lines as LOG frames, get_object and list_objects as a GET_OBJECT answered
+ * by an OBJECT.
  * Buffers, errors and SHA-256 stay in the process.
  */
 #include <errno.h>
@@ -156,16 +157,18 @@ static void ipc_log(void *ctx, int level, const char *engine,
   wfe_buf_free(&text);
 }
 
-static int ipc_get_object(void *ctx, const char *api_version,
-                          const char *resource, const char *namespace_name,
-                          const char *name, struct wfe_buf *out,
-                          struct wfe_error *err)
+/* A read the engine asks for during an operation (get_object, or
+ * list_objects when `name` is NULL), sent to the controller as a
+ * GET_OBJECT frame and answered by an OBJECT. */
+static int ipc_read(const char *api_version, const char *resource,
+                    const char *namespace_name, const char *name,
+                    const char *label_selector, const char *field_selector,
+                    struct wfe_buf *out, struct wfe_error *err)
 {
-  (void)ctx;
   struct worker *w = self;
   if (!w || !w->call)
     return wfe_error_set(err, WFE_E_UNSUPPORTED, 0, "NotDuringAnOperation",
-                         NULL, "get_object is answered during operations only");
+                         NULL, "the host reads objects during operations only");
   struct wfe_buf frame = WFE_BUF_INIT;
   int rc = wfe_ipc_begin(&frame, WFE_IPC_GET_OBJECT, w->call);
   if (!rc)
@@ -176,6 +179,10 @@ static int ipc_get_object(void *ctx, const char *api_version,
     rc = wfe_ipc_put_str(&frame, namespace_name);
   if (!rc)
     rc = wfe_ipc_put_str(&frame, name);
+  if (!rc)
+    rc = wfe_ipc_put_str(&frame, label_selector);
+  if (!rc)
+    rc = wfe_ipc_put_str(&frame, field_selector);
   if (!rc)
     rc = send_frame(&frame);
   wfe_buf_free(&frame);
@@ -209,7 +216,7 @@ static int ipc_get_object(void *ctx, const char *api_version,
   wfe_ipc_get_error(&r, &answer);
   if (wfe_ipc_end(&r)) {
     status = wfe_error_set(err, WFE_E_INTERNAL, 0, "HostProtocol", NULL,
-                           "malformed answer to get_object");
+                           "malformed answer to a read");
   } else if (status == WFE_OK) {
     if (object && wfe_buf_append(out, object, object_len))
       status = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
@@ -221,6 +228,27 @@ static int ipc_get_object(void *ctx, const char *api_version,
   wfe_error_clear(&answer);
   wfe_buf_free(&body);
   return status;
+}
+
+static int ipc_get_object(void *ctx, const char *api_version,
+                          const char *resource, const char *namespace_name,
+                          const char *name, struct wfe_buf *out,
+                          struct wfe_error *err)
+{
+  (void)ctx;
+  return ipc_read(api_version, resource, namespace_name, name, NULL, NULL, out,
+                  err);
+}
+
+static int ipc_list_objects(void *ctx, const char *api_version,
+                            const char *resource, const char *namespace_name,
+                            const char *label_selector,
+                            const char *field_selector, struct wfe_buf *out,
+                            struct wfe_error *err)
+{
+  (void)ctx;
+  return ipc_read(api_version, resource, namespace_name, NULL, label_selector,
+                  field_selector, out, err);
 }
 
 /* ---- answering calls ------------------------------------------------------
@@ -601,6 +629,7 @@ int main(int argc, char **argv)
     return EXIT_PROTOCOL;
   }
   wfe_host_services_init(&g.services, ipc_get_object, NULL);
+  wfe_host_services_set_lister(&g.services, ipc_list_objects, NULL);
   g.services.log = ipc_log;
   g.tokens_at_ns = now_ns();
 

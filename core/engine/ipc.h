@@ -38,7 +38,7 @@ enum wfe_ipc_type {
   WFE_IPC_CREATED = 3,     /* create's result per engine; then it serves */
   WFE_IPC_RESULT = 4,      /* the answer to call `id` */
   WFE_IPC_LOG = 5,         /* a log line of the engine (id: its call or 0) */
-  WFE_IPC_GET_OBJECT = 6,  /* a read the engine asks for during call `id` */
+  WFE_IPC_GET_OBJECT = 6, /* a read (get or list) the engine asks for in `id` */
   /* controller -> host */
   WFE_IPC_CREATE = 16, /* limits, and the engines to create with configs */
   WFE_IPC_CALL = 17,   /* one operation on one engine */

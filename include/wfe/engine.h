@@ -1,5 +1,5 @@
 /*
- * wfe/engine.h - the workflow engine plugin ABI of wfe, version 1.
+ * wfe/engine.h - the workflow engine plugin ABI of wfe, version 1.1.
  *
  * An engine plugin is a shared object that the wfe controller loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL) from its plugin directory. It exports exactly
@@ -47,7 +47,7 @@ extern "C" {
  * adds status codes or extension ids; a major release may change anything.
  */
 #define WFE_ENGINE_ABI_MAJOR 1
-#define WFE_ENGINE_ABI_MINOR 0
+#define WFE_ENGINE_ABI_MINOR 1
 
 /* The name of the one exported entry function, for dlsym(). */
 #define WFE_PLUGIN_ENTRY_SYMBOL "wfe_plugin_entry"
@@ -175,7 +175,36 @@ typedef struct wfe_host {
   wfe_buf *(*buf_new)(void);
   const char *(*buf_data)(const wfe_buf *buf, size_t *len);
   void (*buf_free)(wfe_buf *buf);
+
+  /* ---- ABI 1.1. A 1.0 host has none of what follows: check with
+   * WFE_HAS_MEMBER(host, wfe_host, list_objects) before use. ---- */
+
+  /*
+   * Lists objects of one resource from the Kubernetes API, with the
+   * controller's credentials, and appends the API's list JSON to `out`
+   * ({"apiVersion", "kind": "...List", "metadata", "items": [...]}). Read-only,
+   * like get_object, with the same rules for `api_version`, `resource` and
+   * `namespace_name` (NULL: every namespace, or a cluster-scoped resource).
+   * `label_selector` and `field_selector` are Kubernetes selectors in their
+   * text form ("batch.kubernetes.io/job-name=x", "involvedObject.name=p"),
+   * NULL or "" for none, at most 1024 bytes each, printable ASCII. The host
+   * returns at most WFE_LIST_MAX_ITEMS items (then metadata.continue is set
+   * and the rest is not returned): select narrowly.
+   *
+   * Returns WFE_OK; WFE_E_INVALID for a bad argument or a selector the API
+   * server refuses; WFE_E_UNAVAILABLE (retryable) when the API could not be
+   * reached; WFE_E_UNSUPPORTED when the host has no cluster (offline). May
+   * block like get_object; call it only from operations.
+   */
+  int32_t (*list_objects)(const struct wfe_host *host, const char *api_version,
+                          const char *resource, const char *namespace_name,
+                          const char *label_selector,
+                          const char *field_selector, wfe_buf *out,
+                          wfe_error *err);
 } wfe_host;
+
+/* The most items one wfe_host.list_objects returns (ABI 1.1). */
+#define WFE_LIST_MAX_ITEMS 100
 
 /* ---------------------------------------------------------------------------
  * The run object an engine produces, so the host can create it, watch it and
@@ -215,6 +244,9 @@ typedef struct wfe_run_type {
  *     and "message" (short, for the execution's status) describe the run
  *     now: the status follows them while the run runs. "detail" is the full
  *     text a short message leaves out; it goes to the Event only.
+ *     "recheckAfterSeconds" (ABI 1.1 hosts; an integer, 1..3600) asks the
+ *     host to interpret the run again after that long even if it does not
+ *     change (a verdict that depends on time).
  *   cancel output: a JSON merge patch for the run object.
  *   describe output: {"name", "version", "description", "config": {...}}.
  */

@@ -35,7 +35,7 @@ sample() { # NAME SED-EXPRESSION: the success sample, edited
 }
 
 check "version names the ABI" \
-  eval 'run 0 --version && has out "engine ABI 1.0"'
+  eval 'run 0 --version && has out "engine ABI 1.1"'
 check "help lists the commands" \
   eval 'run 0 --help && has out "render" && has out "plugins"'
 check "unknown command is a usage error" \
@@ -73,7 +73,7 @@ check "render names every invalid field and its rule" \
 sample flux 's/^  workflowRef:/  workflowRef:\n    engine: flux/'
 check "render of an unknown engine lists the loaded engines" \
   eval 'run 1 render --plugins-dir "$plugins" -f "$work/flux.yaml" &&
-        has err "engine \"flux\" is not loaded (loaded engines: argo, tekton)"'
+        has err "engine \"flux\" is not loaded (loaded engines: argo, job, tekton)"'
 sample argo 's/^  workflowRef:/  workflowRef:\n    engine: argo/'
 check "render with argo says it is not implemented" \
   eval 'run 1 render --plugins-dir "$plugins" -f "$work/argo.yaml" &&

@@ -45,6 +45,9 @@ struct env {
   long call_timeout_ms;
   /* What the fake cluster answers to get_object. */
   const char *object;
+  /* What it answers to list_objects, and the selectors it was given. */
+  const char *list;
+  char labels[256], fields[256];
 };
 
 /* ---------------------------------------------------------------------------
@@ -80,6 +83,20 @@ static int fake_get(void *ctx, const char *api_version, const char *resource,
     return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NotFound", NULL,
                          "%s %s not found", resource, name);
   return wfe_buf_puts(out, e->object);
+}
+
+static int fake_list(void *ctx, const char *api_version, const char *resource,
+                     const char *namespace_name, const char *label_selector,
+                     const char *field_selector, struct wfe_buf *out,
+                     struct wfe_error *err)
+{
+  struct env *e = ctx;
+  snprintf(e->labels, sizeof(e->labels), "%s", label_selector);
+  snprintf(e->fields, sizeof(e->fields), "%s", field_selector);
+  if (!e->list)
+    return wfe_error_set(err, WFE_E_UNAVAILABLE, 1, "Unavailable", NULL,
+                         "the API server did not answer");
+  return wfe_buf_puts(out, e->list);
 }
 
 static struct wfe_registry *load(struct env *e)
@@ -192,6 +209,7 @@ static int setup(void **state)
   e->log = tmpfile();
   wfe_log_setup(WFE_LOG_FORMAT_TEXT, WFE_LOG_DEBUG, e->log);
   wfe_host_services_init(&e->host, fake_get, e);
+  wfe_host_services_set_lister(&e->host, fake_list, e);
   e->call_timeout_ms = 2000;
   e->opts.plugins_dir = e->dir;
   e->opts.host = &e->host.table;
@@ -602,6 +620,66 @@ static void test_get_object_travels_to_the_controller(void **state)
   wfe_error_clear(&err);
 }
 
+/* ABI 1.1: list_objects crosses the socket with its selectors, and its
+ * answers (items, an unavailable API) reach the engine as they are. */
+static void test_list_objects_travels_to_the_controller(void **state)
+{
+  struct env *e = *state;
+  const struct wfe_engine_slot *slot = misbehave(e);
+  json_object *reading = NULL;
+  struct wfe_error err = WFE_ERROR_INIT;
+  e->list = "{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":"
+            "\"mb-1\"}}]}";
+  assert_int_equal(interpret(slot, "listobjects", "running", &reading, &err),
+                   0);
+  assert_string_equal(wfe_json_get_string(reading, "phase"), "Completed");
+  assert_string_equal(e->labels, "wfe.test/state=succeeded");
+  assert_string_equal(e->fields, "metadata.name=mb-1");
+  json_object_put(reading);
+  e->list = "{\"kind\":\"List\",\"items\":[]}";
+  assert_int_equal(interpret(slot, "listobjects", "running", &reading, &err),
+                   0);
+  assert_string_equal(wfe_json_get_string(reading, "phase"), "Running");
+  json_object_put(reading);
+  e->list = NULL;
+  assert_int_equal(interpret(slot, "listobjects", "running", &reading, &err),
+                   WFE_E_UNAVAILABLE);
+  assert_true(err.retryable);
+  wfe_error_clear(&err);
+}
+
+/* A plugin built against the frozen ABI 1.0 header loads under the 1.1
+ * host, in a host process and in this one, and its get_object works. */
+static void test_a_plugin_built_for_abi_1_0_works_unchanged(void **state)
+{
+  struct env *e = *state;
+  static const enum wfe_isolation modes[] = {WFE_ISOLATION_PROCESS,
+                                             WFE_ISOLATION_NONE};
+  for (size_t i = 0; i < 2; i++) {
+    e->opts.isolation = modes[i];
+    wfe_registry_free(e->reg);
+    e->reg = NULL;
+    unlink(path_in(e, "misbehave.so"));
+    add_plugin(e, WFE_FIXTURE_MISBEHAVE_ABI_1_0, "misbehave.so");
+    load(e);
+    const struct wfe_engine_slot *slot = wfe_registry_find(e->reg, "misbehave");
+    assert_non_null(slot);
+    e->object = "{\"metadata\":{\"name\":\"mb-1\"},\"data\":{\"state\":"
+                "\"succeeded\"}}";
+    json_object *reading = NULL;
+    struct wfe_error err = WFE_ERROR_INIT;
+    assert_int_equal(interpret(slot, "getobject", "running", &reading, &err),
+                     0);
+    assert_string_equal(wfe_json_get_string(reading, "phase"), "Completed");
+    json_object_put(reading);
+    assert_int_equal(render(slot, NULL, &err), 0);
+    /* What 1.1 added is not there for it. */
+    assert_int_equal(interpret(slot, "listobjects", "running", &reading, &err),
+                     WFE_E_UNSUPPORTED);
+    wfe_error_clear(&err);
+  }
+}
+
 static void test_engine_log_lines_reach_the_controller_log(void **state)
 {
   struct env *e = *state;
@@ -759,6 +837,8 @@ int main(void)
       T(test_unknown_phase_is_refused),
       T(test_engine_errors_keep_their_reason_and_field),
       T(test_get_object_travels_to_the_controller),
+      T(test_list_objects_travels_to_the_controller),
+      T(test_a_plugin_built_for_abi_1_0_works_unchanged),
       T(test_engine_log_lines_reach_the_controller_log),
       T(test_reload_keeps_the_host_of_an_unchanged_file),
       T(test_reload_replaces_the_host_of_a_changed_file),

@@ -424,7 +424,7 @@ static void test_loader_rejects_different_major_abi(void **state)
 
   assert_rejected(e, "abi-major.so",
                   "plugin ABI 2.0 has a different major version than host "
-                  "ABI 1.0");
+                  "ABI 1.1");
   assert_null(wfe_registry_find(e->reg, "fixture-abi-major"));
 }
 
@@ -436,7 +436,7 @@ static void test_loader_rejects_newer_minor_abi(void **state)
   load(e);
 
   assert_rejected(e, "abi-minor.so",
-                  "plugin ABI 1.99 is newer than host ABI 1.0");
+                  "plugin ABI 1.99 is newer than host ABI 1.1");
   assert_null(wfe_registry_find(e->reg, "fixture-abi-minor"));
 }
 
@@ -613,7 +613,7 @@ static void test_loader_logs_each_rejection_with_path_and_reason(void **state)
   text[n] = '\0';
   char expected[PATH_MAX * 2];
   snprintf(expected, sizeof(expected),
-           "loader: rejected %s: plugin ABI 1.99 is newer than host ABI 1.0",
+           "loader: rejected %s: plugin ABI 1.99 is newer than host ABI 1.1",
            path_in(e, "abi-minor.so"));
   assert_contains(text, expected);
   snprintf(expected, sizeof(expected), "loader: loaded %s: plugin fixture-good",
