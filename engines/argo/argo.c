@@ -5,13 +5,13 @@
  * WorkflowExecutions onto WorkflowTemplates is not built. Any execution asking
  * for it fails with a clear, permanent NotImplemented error.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 #include <wfe/engine.h>
+
+#include "engine_kit.h"
 
 #ifndef ARGO_VERSION
 #define ARGO_VERSION "0.0.0"
@@ -27,95 +27,21 @@ struct argo_engine {
   const wfe_host *host;
 };
 
-static int fail(const wfe_host *host, wfe_error *err, int code,
-                const char *reason, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static int fail(const wfe_host *host, wfe_error *err, int code,
-                const char *reason, const char *field, const char *fmt, ...)
+static int refuse_config_key(const struct ek_ctx *ctx, void *instance,
+                             const char *key, json_object *value)
 {
-  char message[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(message, sizeof(message), fmt, ap);
-  va_end(ap);
-  host->error_set(err, code, 0, reason, field, message);
-  return code;
-}
-
-static int nomem(const wfe_host *host, wfe_error *err)
-{
-  return fail(host, err, WFE_E_NOMEM, "OutOfMemory", NULL,
-              "the argo engine ran out of memory");
-}
-
-/* Parses `len` bytes of JSON text that must hold one object. */
-static int parse_object(const wfe_host *host, wfe_error *err, const char *text,
-                        size_t len, const char *what, json_object **out)
-{
-  *out = NULL;
-  if (!text || len == 0 || len > (size_t)INT32_MAX || memchr(text, '\0', len))
-    return fail(host, err, WFE_E_INVALID, "InvalidJSON", NULL,
-                "the %s is not valid JSON text", what);
-  json_tokener *tok = json_tokener_new_ex(128);
-  if (!tok)
-    return nomem(host, err);
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
-                                  JSON_TOKENER_ALLOW_TRAILING_CHARS);
-  json_object *document = json_tokener_parse_ex(tok, text, (int)len);
-  int ok = json_tokener_get_error(tok) == json_tokener_success;
-  for (size_t i = json_tokener_get_parse_end(tok); ok && i < len; i++)
-    ok =
-        text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
-  json_tokener_free(tok);
-  if (!ok || !json_object_is_type(document, json_type_object)) {
-    json_object_put(document);
-    return fail(host, err, WFE_E_INVALID, "InvalidJSON", NULL,
-                "the %s must be a JSON object", what);
-  }
-  *out = document;
-  return WFE_OK;
-}
-
-static int emit(const wfe_host *host, wfe_error *err, json_object *document,
-                wfe_buf *out)
-{
-  size_t len = 0;
-  const char *text = json_object_to_json_string_length(
-      document, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-  if (!text || host->buf_append(out, text, len) != WFE_OK)
-    return nomem(host, err);
-  return WFE_OK;
+  return ek_fail(ctx, WFE_E_INVALID, "UnknownConfigKey", key,
+                 "argo engine configuration: unknown key \"%.200s\" (the argo "
+                 "engine takes no configuration)",
+                 key);
 }
 
 static int32_t argo_create(const wfe_host *host, const char *config_json,
                            size_t config_len, void **out, wfe_error *err)
 {
-  json_object *config = NULL;
-  *out = NULL;
-  if (config_json && config_len) {
-    int rc = parse_object(host, err, config_json, config_len,
-                          "argo engine configuration", &config);
-    if (rc != WFE_OK)
-      return rc;
-    json_object_object_foreach(config, key, value)
-    {
-      (void)value;
-      rc = fail(host, err, WFE_E_INVALID, "UnknownConfigKey", key,
-                "argo engine configuration: unknown key \"%.200s\" (the argo "
-                "engine takes no configuration)",
-                key);
-      json_object_put(config);
-      return rc;
-    }
-    json_object_put(config);
-  }
-  struct argo_engine *engine = calloc(1, sizeof(*engine));
-  if (!engine)
-    return nomem(host, err);
-  engine->host = host;
-  *out = engine;
-  return WFE_OK;
+  return ek_create(host, config_json, config_len, "argo engine configuration",
+                   sizeof(struct argo_engine), NULL, refuse_config_key, out,
+                   err);
 }
 
 static void argo_destroy(void *instance)
@@ -135,28 +61,39 @@ static int is_argo_param_name(const char *name)
   return 1;
 }
 
-static int check_parameters(const wfe_host *host, wfe_error *err,
-                            json_object *execution)
+static int check_parameter(const struct ek_ctx *ctx, const char *name,
+                           json_object *value)
 {
-  json_object *spec = json_object_object_get(execution, "spec");
-  json_object *parameters = json_object_object_get(spec, "parameters");
-  if (!parameters)
-    return WFE_OK;
-  if (!json_object_is_type(parameters, json_type_object))
-    return fail(host, err, WFE_E_INVALID, "InvalidField", "spec.parameters",
-                "spec.parameters must be an object");
+  char *field = ek_parameter_field(name);
+  if (!field)
+    return ek_nomem(ctx);
+  int rc = WFE_OK;
+  if (!is_argo_param_name(name))
+    rc = ek_fail(ctx, WFE_E_INVALID, "InvalidParameterName", field,
+                 "%s: Argo parameter names contain only letters, digits, "
+                 "'-' and '_'",
+                 field);
+  else if (!json_object_is_type(value, json_type_string))
+    rc = ek_fail(ctx, WFE_E_INVALID, "InvalidParameterValue", field,
+                 "%s must be a string", field);
+  free(field);
+  return rc;
+}
+
+static int check_parameters(const struct ek_ctx *ctx, json_object *execution)
+{
+  json_object *spec, *parameters;
+  int rc = ek_member(ctx, execution, "", "spec", json_type_object, 0, &spec);
+  if (rc == WFE_OK)
+    rc = ek_member(ctx, spec, "spec", "parameters", json_type_object, 0,
+                   &parameters);
+  if (rc != WFE_OK || !parameters)
+    return rc;
   json_object_object_foreach(parameters, key, value)
   {
-    char field[300];
-    snprintf(field, sizeof(field), "spec.parameters.%.250s", key);
-    if (!is_argo_param_name(key))
-      return fail(host, err, WFE_E_INVALID, "InvalidParameterName", field,
-                  "%s: Argo parameter names contain only letters, digits, "
-                  "'-' and '_'",
-                  field);
-    if (!json_object_is_type(value, json_type_string))
-      return fail(host, err, WFE_E_INVALID, "InvalidParameterValue", field,
-                  "%s must be a string", field);
+    rc = check_parameter(ctx, key, value);
+    if (rc != WFE_OK)
+      return rc;
   }
   return WFE_OK;
 }
@@ -164,14 +101,14 @@ static int check_parameters(const wfe_host *host, wfe_error *err,
 static int32_t argo_validate(void *instance, const char *execution_json,
                              size_t execution_len, wfe_error *err)
 {
-  const struct argo_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  json_object *execution;
-  int rc = parse_object(engine->host, err, execution_json, execution_len,
-                        "WorkflowExecution", &execution);
+  struct ek_ctx ctx;
+  json_object *execution = NULL;
+  int rc = ek_ctx_open(instance, err, &ctx);
   if (rc == WFE_OK)
-    rc = check_parameters(engine->host, err, execution);
+    rc = ek_parse(&ctx, execution_json, execution_len, "WorkflowExecution",
+                  "InvalidJSON", &execution);
+  if (rc == WFE_OK)
+    rc = check_parameters(&ctx, execution);
   json_object_put(execution);
   return rc;
 }
@@ -179,14 +116,14 @@ static int32_t argo_validate(void *instance, const char *execution_json,
 static int32_t argo_render(void *instance, const char *execution_json,
                            size_t execution_len, wfe_buf *out, wfe_error *err)
 {
-  const struct argo_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  return fail(engine->host, err, WFE_E_UNSUPPORTED, "NotImplemented",
-              "spec.workflowRef.engine",
-              "the argo engine is not implemented yet: WorkflowExecutions "
-              "cannot run on Argo Workflows in this release (use engine "
-              "\"tekton\")");
+  struct ek_ctx ctx;
+  int rc = ek_ctx_open(instance, err, &ctx);
+  return rc ? rc
+            : ek_fail(&ctx, WFE_E_UNSUPPORTED, "NotImplemented",
+                      "spec.workflowRef.engine",
+                      "the argo engine is not implemented yet: "
+                      "WorkflowExecutions cannot run on Argo Workflows in this "
+                      "release (use engine \"tekton\")");
 }
 
 /* ---- interpret ---------------------------------------------------------- */
@@ -231,110 +168,93 @@ static int classify(const char *phase, const char *message,
   return 0;
 }
 
-/* A string member of `object` (NULL when absent); -1 when of another type. */
-static int get_string(json_object *object, const char *key, const char **out)
-{
-  json_object *value = json_object_object_get(object, key);
-  *out = NULL;
-  if (!value)
-    return 0;
-  if (!json_object_is_type(value, json_type_string))
-    return -1;
-  *out = json_object_get_string(value);
-  return 0;
-}
+/* The status members interpret reads, each a string or absent. */
+struct argo_status {
+  const char *phase;
+  const char *message;
+  const char *started_at;
+  const char *finished_at;
+};
 
-static int add_string(json_object *object, const char *key, const char *value)
+static int read_status(const struct ek_ctx *ctx, json_object *workflow,
+                       struct argo_status *out)
 {
-  if (!value)
-    return 0;
-  json_object *string = json_object_new_string(value);
-  if (!string)
-    return -1;
-  if (json_object_object_add(object, key, string) != 0) {
-    json_object_put(string);
-    return -1;
-  }
-  return 0;
-}
-
-static int interpret_status(const wfe_host *host, wfe_error *err,
-                            json_object *status, wfe_buf *out)
-{
-  static const char *const keys[] = {"phase", "message", "startedAt",
-                                     "finishedAt"};
-  const char *values[4];
-  for (size_t i = 0; i < 4; i++) {
-    if (get_string(status, keys[i], &values[i]) == 0)
-      continue;
-    char field[32];
-    snprintf(field, sizeof(field), "status.%s", keys[i]);
-    return fail(host, err, WFE_E_INVALID, "InvalidField", field,
-                "%s must be a string", field);
-  }
-  struct argo_verdict verdict;
-  if (classify(values[0], values[1], &verdict) != 0)
-    return fail(host, err, WFE_E_INVALID, "InvalidField", "status.phase",
-                "status.phase \"%.100s\" is not an Argo Workflow phase",
-                values[0]);
-  json_object *result = json_object_new_object();
-  int failed = !result || add_string(result, "phase", verdict.phase) ||
-               add_string(result, "outcome", verdict.outcome) ||
-               add_string(result, "reason", verdict.reason) ||
-               add_string(result, "message", values[1]) ||
-               add_string(result, "startTime", values[2]) ||
-               add_string(result, "completionTime", values[3]);
-  int rc = failed ? nomem(host, err) : emit(host, err, result, out);
-  json_object_put(result);
+  json_object *status;
+  int rc = ek_member(ctx, workflow, "", "status", json_type_object, 0, &status);
+  if (rc == WFE_OK)
+    rc = ek_member_string(ctx, status, "status", "phase", 0, &out->phase);
+  if (rc == WFE_OK)
+    rc = ek_member_string(ctx, status, "status", "message", 0, &out->message);
+  if (rc == WFE_OK)
+    rc = ek_member_string(ctx, status, "status", "startedAt", 0,
+                          &out->started_at);
+  if (rc == WFE_OK)
+    rc = ek_member_string(ctx, status, "status", "finishedAt", 0,
+                          &out->finished_at);
   return rc;
+}
+
+static json_object *new_result(const struct argo_verdict *verdict,
+                               const struct argo_status *status)
+{
+  json_object *result = json_object_new_object();
+  if (result &&
+      (ek_add_string(result, "phase", verdict->phase) ||
+       ek_add_optional(result, "outcome", verdict->outcome) ||
+       ek_add_optional(result, "reason", verdict->reason) ||
+       ek_add_optional(result, "message", status->message) ||
+       ek_add_optional(result, "startTime", status->started_at) ||
+       ek_add_optional(result, "completionTime", status->finished_at))) {
+    json_object_put(result);
+    return NULL;
+  }
+  return result;
+}
+
+static int interpret_workflow(const struct ek_ctx *ctx, const void *instance,
+                              json_object *workflow, json_object **out)
+{
+  struct argo_status status = {NULL, NULL, NULL, NULL};
+  struct argo_verdict verdict;
+  int rc = read_status(ctx, workflow, &status);
+  if (rc != WFE_OK)
+    return rc;
+  if (classify(status.phase, status.message, &verdict) != 0)
+    return ek_fail(ctx, WFE_E_INVALID, "InvalidField", "status.phase",
+                   "status.phase \"%.100s\" is not an Argo Workflow phase",
+                   status.phase);
+  *out = new_result(&verdict, &status);
+  return *out ? WFE_OK : ek_nomem(ctx);
 }
 
 static int32_t argo_interpret(void *instance, const char *run_json,
                               size_t run_len, wfe_buf *out, wfe_error *err)
 {
-  const struct argo_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  json_object *workflow;
-  int rc =
-      parse_object(engine->host, err, run_json, run_len, "Workflow", &workflow);
-  if (rc != WFE_OK)
-    return rc;
-  json_object *status = json_object_object_get(workflow, "status");
-  if (status && !json_object_is_type(status, json_type_object))
-    rc = fail(engine->host, err, WFE_E_INVALID, "InvalidField", "status",
-              "status must be an object");
-  else
-    rc = interpret_status(engine->host, err, status, out);
-  json_object_put(workflow);
-  return rc;
+  return ek_answer(instance, run_json, run_len, "Workflow", "InvalidJSON",
+                   interpret_workflow, out, err);
 }
 
 /* Stop, not Terminate: Argo still runs the workflow's exit handlers. */
 static int32_t argo_cancel(void *instance, const char *run_json, size_t run_len,
                            wfe_buf *out, wfe_error *err)
 {
-  static const char patch[] = "{\"spec\":{\"shutdown\":\"Stop\"}}";
-  const struct argo_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  if (engine->host->buf_append(out, patch, sizeof(patch) - 1) != WFE_OK)
-    return nomem(engine->host, err);
-  return WFE_OK;
+  struct ek_ctx ctx;
+  int rc = ek_ctx_open(instance, err, &ctx);
+  return rc ? rc
+            : ek_emit_text(&ctx, "{\"spec\":{\"shutdown\":\"Stop\"}}", out);
 }
 
 static int32_t argo_describe(void *instance, wfe_buf *out, wfe_error *err)
 {
-  static const char description[] =
-      "{\"name\":\"" ARGO_ENGINE_NAME "\",\"version\":\"" ARGO_VERSION
-      "\",\"description\":\"" ARGO_DESCRIPTION "\",\"config\":{}}";
-  const struct argo_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  if (engine->host->buf_append(out, description, sizeof(description) - 1) !=
-      WFE_OK)
-    return nomem(engine->host, err);
-  return WFE_OK;
+  struct ek_ctx ctx;
+  int rc = ek_ctx_open(instance, err, &ctx);
+  return rc ? rc
+            : ek_emit_text(&ctx,
+                           "{\"name\":\"" ARGO_ENGINE_NAME
+                           "\",\"version\":\"" ARGO_VERSION
+                           "\",\"description\":\"" ARGO_DESCRIPTION
+                           "\",\"config\":{}}",
+                           out);
 }
 
 static const wfe_run_type workflow_run_type = {

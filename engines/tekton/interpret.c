@@ -29,30 +29,30 @@ struct tk_verdict {
   int cancelled;
 };
 
-static int read_condition(const struct tk_ctx *ctx, json_object *entry,
+static int read_condition(const struct ek_ctx *ctx, json_object *entry,
                           const char *path, struct tk_condition *out)
 {
-  int rc = tk_member_string(ctx, entry, path, "status", 1, &out->status);
+  int rc = ek_member_string(ctx, entry, path, "status", 1, &out->status);
   if (rc == WFE_OK)
-    rc = tk_member_string(ctx, entry, path, "reason", 0, &out->reason);
+    rc = ek_member_string(ctx, entry, path, "reason", 0, &out->reason);
   if (rc == WFE_OK)
-    rc = tk_member_string(ctx, entry, path, "message", 0, &out->message);
+    rc = ek_member_string(ctx, entry, path, "message", 0, &out->message);
   if (rc != WFE_OK)
     return rc;
   if (strcmp(out->status, "True") && strcmp(out->status, "False") &&
       strcmp(out->status, "Unknown"))
-    return tk_fail(ctx, WFE_E_INVALID, "InvalidField", path,
+    return ek_fail(ctx, WFE_E_INVALID, "InvalidField", path,
                    "%s.status must be True, False or Unknown", path);
   return WFE_OK;
 }
 
 /* Finds the condition of type Succeeded in status.conditions. Sets *found. */
-static int find_succeeded(const struct tk_ctx *ctx, json_object *status,
+static int find_succeeded(const struct ek_ctx *ctx, json_object *status,
                           struct tk_condition *out, int *found)
 {
   json_object *conditions;
   *found = 0;
-  int rc = tk_member(ctx, status, "status", "conditions", json_type_array, 0,
+  int rc = ek_member(ctx, status, "status", "conditions", json_type_array, 0,
                      &conditions);
   size_t count = conditions ? json_object_array_length(conditions) : 0;
   for (size_t i = 0; rc == WFE_OK && i < count; i++) {
@@ -61,9 +61,9 @@ static int find_succeeded(const struct tk_ctx *ctx, json_object *status,
     json_object *entry = json_object_array_get_idx(conditions, i);
     const char *type;
     if (!json_object_is_type(entry, json_type_object))
-      return tk_fail(ctx, WFE_E_INVALID, "InvalidField", path,
+      return ek_fail(ctx, WFE_E_INVALID, "InvalidField", path,
                      "%s must be an object", path);
-    rc = tk_member_string(ctx, entry, path, "type", 1, &type);
+    rc = ek_member_string(ctx, entry, path, "type", 1, &type);
     if (rc == WFE_OK && strcmp(type, "Succeeded") == 0) {
       *found = 1;
       return read_condition(ctx, entry, path, out);
@@ -106,22 +106,22 @@ static const char *strip_user_error(const char *message, int *user_error)
 /* Reads a TaskRun through the host. WFE_OK with *out (owned, or NULL when it
  * cannot be used: gone, or not a TaskRun document); otherwise the host's
  * code: WFE_E_UNSUPPORTED (offline), WFE_E_UNAVAILABLE (retry), ... */
-static int fetch_task_run(const struct tk_ctx *ctx, const char *namespace_name,
+static int fetch_task_run(const struct ek_ctx *ctx, const char *namespace_name,
                           const char *name, json_object **out)
 {
   const wfe_host *host = ctx->host;
   *out = NULL;
   wfe_buf *buf = host->buf_new();
   if (!buf)
-    return tk_nomem(ctx);
+    return ek_nomem(ctx);
   int rc = ctx->host->get_object(ctx->host, TK_RUN_API_VERSION, "taskruns",
                                  namespace_name, name, buf, ctx->err);
   if (rc == WFE_OK) {
     size_t len = 0;
     const char *text = host->buf_data(buf, &len);
     /* A TaskRun we cannot parse gives no detail; the outcome stands. */
-    struct tk_ctx quiet = {ctx->host, NULL};
-    tk_parse(&quiet, text, len, "TaskRun", "InvalidTaskRun", out);
+    struct ek_ctx quiet = {ctx->host, NULL};
+    ek_parse(&quiet, text, len, "TaskRun", "InvalidTaskRun", out);
   }
   host->buf_free(buf);
   if (rc == WFE_E_NOT_FOUND || rc == WFE_E_INVALID)
@@ -153,9 +153,9 @@ static int add_failed_step(json_object *task_run, const char *task_run_reason,
         (reason && task_run_reason && strcmp(reason, task_run_reason) == 0))
       continue;
     if (json_object_is_type(name, json_type_string) &&
-        tk_add_string(failure, "step", json_object_get_string(name)))
+        ek_add_string(failure, "step", json_object_get_string(name)))
       return -1;
-    return tk_add(failure, "exitCode",
+    return ek_add(failure, "exitCode",
                   json_object_new_int64(json_object_get_int64(code)));
   }
   return 0;
@@ -196,11 +196,11 @@ static int task_run_failure(json_object *task_run, const char *task,
     return 0;
   json_object *failure = json_object_new_object();
   const char *message = strip_user_error(condition.message, &user_error);
-  int failed = !failure || (task && tk_add_string(failure, "task", task)) ||
+  int failed = !failure || (task && ek_add_string(failure, "task", task)) ||
                add_failed_step(task_run, condition.reason, failure) ||
                (condition.reason &&
-                tk_add_string(failure, "reason", condition.reason)) ||
-               (message && tk_add_string(failure, "message", message));
+                ek_add_string(failure, "reason", condition.reason)) ||
+               (message && ek_add_string(failure, "message", message));
   if (failed) {
     json_object_put(failure);
     return -1;
@@ -212,18 +212,18 @@ static int task_run_failure(json_object *task_run, const char *task,
 /* Walks status.childReferences in order and sets *out to the failure of the
  * first TaskRun that failed, or NULL. Returns WFE_OK or a code to return
  * (WFE_E_UNAVAILABLE as the host gave it, so the host retries). */
-static int failure_detail(const struct tk_ctx *ctx, json_object *run,
+static int failure_detail(const struct ek_ctx *ctx, json_object *run,
                           json_object *status, json_object **out)
 {
   json_object *children = NULL, *metadata = NULL;
   const char *namespace_name = NULL;
   *out = NULL;
-  int rc = tk_member(ctx, status, "status", "childReferences", json_type_array,
+  int rc = ek_member(ctx, status, "status", "childReferences", json_type_array,
                      0, &children);
   if (rc == WFE_OK)
-    rc = tk_member(ctx, run, "", "metadata", json_type_object, 0, &metadata);
+    rc = ek_member(ctx, run, "", "metadata", json_type_object, 0, &metadata);
   if (rc == WFE_OK)
-    rc = tk_member_string(ctx, metadata, "metadata", "namespace", 0,
+    rc = ek_member_string(ctx, metadata, "metadata", "namespace", 0,
                           &namespace_name);
   if (rc != WFE_OK || !children || !namespace_name)
     return rc;
@@ -246,17 +246,12 @@ static int failure_detail(const struct tk_ctx *ctx, json_object *run,
     int failed = task_run && task_run_failure(task_run, task, out);
     json_object_put(task_run);
     if (failed)
-      return tk_nomem(ctx);
+      return ek_nomem(ctx);
   }
   return WFE_OK;
 }
 
 /* ---- The interpret document -------------------------------------------- */
-
-static int add_optional(json_object *result, const char *key, const char *value)
-{
-  return value ? tk_add_string(result, key, value) : 0;
-}
 
 /* Builds the document, taking `failure` (may be NULL). */
 static json_object *new_result(const struct tk_condition *condition,
@@ -272,19 +267,19 @@ static json_object *new_result(const struct tk_condition *condition,
   int failed = tk_text_for(condition->status, condition->reason, message,
                            verdict->cancelled, &text) ||
                !(result = json_object_new_object()) ||
-               tk_add_string(result, "phase", verdict->phase) ||
-               add_optional(result, "outcome", verdict->outcome) ||
-               add_optional(result, "reason", condition->reason) ||
-               add_optional(result, "message", text.message) ||
-               add_optional(result, "detail", text.detail) ||
-               add_optional(result, "startTime", start_time) ||
-               add_optional(result, "completionTime", completion_time);
+               ek_add_string(result, "phase", verdict->phase) ||
+               ek_add_optional(result, "outcome", verdict->outcome) ||
+               ek_add_optional(result, "reason", condition->reason) ||
+               ek_add_optional(result, "message", text.message) ||
+               ek_add_optional(result, "detail", text.detail) ||
+               ek_add_optional(result, "startTime", start_time) ||
+               ek_add_optional(result, "completionTime", completion_time);
   if (!failed && failure) {
-    failed = tk_add(result, "failure", failure);
+    failed = ek_add(result, "failure", failure);
     failure = NULL;
   }
   failed = failed || (user_error &&
-                      tk_add(result, "userError", json_object_new_boolean(1)));
+                      ek_add(result, "userError", json_object_new_boolean(1)));
   tk_text_free(&text);
   json_object_put(failure);
   if (failed) {
@@ -296,7 +291,7 @@ static json_object *new_result(const struct tk_condition *condition,
 
 /* The condition to interpret: the Succeeded one, or when the controller has
  * not written one yet, a stand-in that reads as pending. */
-static int read_state(const struct tk_ctx *ctx, json_object *status,
+static int read_state(const struct ek_ctx *ctx, json_object *status,
                       struct tk_condition *condition)
 {
   int found;
@@ -314,20 +309,20 @@ static int read_state(const struct tk_ctx *ctx, json_object *status,
   return rc;
 }
 
-static int interpret_run(const struct tk_ctx *ctx, json_object *run,
-                         json_object **out)
+static int interpret_run(const struct ek_ctx *ctx, const void *instance,
+                         json_object *run, json_object **out)
 {
   json_object *status, *failure = NULL;
   const char *start_time = NULL, *completion_time = NULL;
   struct tk_condition condition;
   *out = NULL;
-  int rc = tk_member(ctx, run, "", "status", json_type_object, 0, &status);
+  int rc = ek_member(ctx, run, "", "status", json_type_object, 0, &status);
   if (rc == WFE_OK)
     rc = read_state(ctx, status, &condition);
   if (rc == WFE_OK)
-    rc = tk_member_string(ctx, status, "status", "startTime", 0, &start_time);
+    rc = ek_member_string(ctx, status, "status", "startTime", 0, &start_time);
   if (rc == WFE_OK)
-    rc = tk_member_string(ctx, status, "status", "completionTime", 0,
+    rc = ek_member_string(ctx, status, "status", "completionTime", 0,
                           &completion_time);
   if (rc != WFE_OK)
     return rc;
@@ -338,24 +333,12 @@ static int interpret_run(const struct tk_ctx *ctx, json_object *run,
       return rc;
   }
   *out = new_result(&condition, &verdict, start_time, completion_time, failure);
-  return *out ? WFE_OK : tk_nomem(ctx);
+  return *out ? WFE_OK : ek_nomem(ctx);
 }
 
 int32_t tk_interpret(void *instance, const char *run_json, size_t run_len,
                      wfe_buf *out, wfe_error *err)
 {
-  const struct tk_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  struct tk_ctx ctx = {engine->host, err};
-  json_object *run, *result;
-  int rc = tk_parse(&ctx, run_json, run_len, "PipelineRun", "InvalidRun", &run);
-  if (rc != WFE_OK)
-    return rc;
-  rc = interpret_run(&ctx, run, &result);
-  if (rc == WFE_OK)
-    rc = tk_emit(&ctx, result, out);
-  json_object_put(result);
-  json_object_put(run);
-  return rc;
+  return ek_answer(instance, run_json, run_len, "PipelineRun", "InvalidRun",
+                   interpret_run, out, err);
 }

@@ -15,8 +15,8 @@ static json_object *new_param(const char *name, const char *value)
   json_object *param = json_object_new_object();
   if (!param)
     return NULL;
-  if (tk_add_string(param, "name", name) ||
-      tk_add_string(param, "value", value)) {
+  if (ek_add_string(param, "name", name) ||
+      ek_add_string(param, "value", value)) {
     json_object_put(param);
     return NULL;
   }
@@ -25,13 +25,13 @@ static json_object *new_param(const char *name, const char *value)
 
 static int add_param(json_object *params, const char *name, const char *value)
 {
-  return tk_append(params, new_param(name, value));
+  return ek_append(params, new_param(name, value));
 }
 
 /* The bundle reference: the image, pinned with "@<digest>" when the
  * execution gives a digest and the image has none (when it has one, validate
  * made sure it is the same). Returns a malloc'd string or NULL. */
-static char *bundle_reference(const struct tk_execution *execution)
+static char *bundle_reference(const struct ek_execution *execution)
 {
   const char *image = execution->container_image;
   const char *digest = execution->container_digest;
@@ -51,7 +51,7 @@ static char *bundle_reference(const struct tk_execution *execution)
 }
 
 static json_object *new_pipeline_ref(const struct tk_engine *engine,
-                                     const struct tk_execution *execution)
+                                     const struct ek_execution *execution)
 {
   char *bundle = bundle_reference(execution);
   json_object *ref = json_object_new_object();
@@ -67,10 +67,10 @@ static json_object *new_pipeline_ref(const struct tk_engine *engine,
         add_param(params, "serviceAccount", engine->bundle_service_account);
   free(bundle);
   if (!failed)
-    failed = tk_add_string(ref, "resolver", "bundles");
+    failed = ek_add_string(ref, "resolver", "bundles");
   if (!failed) {
-    failed = tk_add(ref, "params", params);
-    params = NULL; /* tk_add took it, or put it */
+    failed = ek_add(ref, "params", params);
+    params = NULL; /* ek_add took it, or put it */
   }
   json_object_put(params);
   if (failed) {
@@ -80,7 +80,7 @@ static json_object *new_pipeline_ref(const struct tk_engine *engine,
   return ref;
 }
 
-static json_object *new_params(const struct tk_execution *execution)
+static json_object *new_params(const struct ek_execution *execution)
 {
   json_object *params = json_object_new_array();
   for (size_t i = 0; params && i < execution->parameter_count; i++) {
@@ -98,7 +98,7 @@ static json_object *new_task_run_template(const char *service_account)
 {
   json_object *run_template = json_object_new_object();
   if (run_template &&
-      tk_add_string(run_template, "serviceAccountName", service_account)) {
+      ek_add_string(run_template, "serviceAccountName", service_account)) {
     json_object_put(run_template);
     return NULL;
   }
@@ -106,16 +106,16 @@ static json_object *new_task_run_template(const char *service_account)
 }
 
 static json_object *new_spec(const struct tk_engine *engine,
-                             const struct tk_execution *execution)
+                             const struct ek_execution *execution)
 {
   json_object *spec = json_object_new_object();
   if (!spec)
     return NULL;
-  int failed = tk_add(spec, "pipelineRef", new_pipeline_ref(engine, execution));
+  int failed = ek_add(spec, "pipelineRef", new_pipeline_ref(engine, execution));
   if (!failed && execution->parameter_count)
-    failed = tk_add(spec, "params", new_params(execution));
+    failed = ek_add(spec, "params", new_params(execution));
   if (!failed && execution->service_account)
-    failed = tk_add(spec, "taskRunTemplate",
+    failed = ek_add(spec, "taskRunTemplate",
                     new_task_run_template(execution->service_account));
   if (failed) {
     json_object_put(spec);
@@ -127,21 +127,21 @@ static json_object *new_spec(const struct tk_engine *engine,
 /* Label values are capped at 63 restricted characters; workflow ids and
  * versions are free text, so they travel as annotations. */
 static json_object *new_metadata(const struct tk_engine *engine,
-                                 const struct tk_execution *execution)
+                                 const struct ek_execution *execution)
 {
-  char name[TK_DNS_LABEL_MAX + 1];
-  tk_run_name(engine->host, execution->namespace_name, execution->name,
-              execution->uid, name);
+  char name[EK_DNS_LABEL_MAX + 1];
+  int named = ek_run_name(engine->host, execution->namespace_name,
+                          execution->name, execution->uid, name) == 0;
   json_object *metadata = json_object_new_object();
   json_object *annotations = json_object_new_object();
-  int failed = !metadata || !annotations ||
-               tk_add_string(annotations, "kubernaut.ai/workflow-id",
+  int failed = !named || !metadata || !annotations ||
+               ek_add_string(annotations, "kubernaut.ai/workflow-id",
                              execution->workflow_id) ||
-               tk_add_string(annotations, "kubernaut.ai/workflow-version",
+               ek_add_string(annotations, "kubernaut.ai/workflow-version",
                              execution->version) ||
-               tk_add_string(metadata, "name", name);
+               ek_add_string(metadata, "name", name);
   if (!failed) {
-    failed = tk_add(metadata, "annotations", annotations);
+    failed = ek_add(metadata, "annotations", annotations);
     annotations = NULL;
   }
   json_object_put(annotations);
@@ -152,16 +152,17 @@ static json_object *new_metadata(const struct tk_engine *engine,
   return metadata;
 }
 
-static json_object *new_pipeline_run(const struct tk_engine *engine,
-                                     const struct tk_execution *execution)
+static json_object *new_pipeline_run(const void *instance,
+                                     const struct ek_execution *execution)
 {
+  const struct tk_engine *engine = instance;
   json_object *run = json_object_new_object();
   if (!run)
     return NULL;
-  if (tk_add_string(run, "apiVersion", TK_RUN_API_VERSION) ||
-      tk_add_string(run, "kind", TK_RUN_KIND) ||
-      tk_add(run, "metadata", new_metadata(engine, execution)) ||
-      tk_add(run, "spec", new_spec(engine, execution))) {
+  if (ek_add_string(run, "apiVersion", TK_RUN_API_VERSION) ||
+      ek_add_string(run, "kind", TK_RUN_KIND) ||
+      ek_add(run, "metadata", new_metadata(engine, execution)) ||
+      ek_add(run, "spec", new_spec(engine, execution))) {
     json_object_put(run);
     return NULL;
   }
@@ -171,15 +172,6 @@ static json_object *new_pipeline_run(const struct tk_engine *engine,
 int32_t tk_render(void *instance, const char *execution_json,
                   size_t execution_len, wfe_buf *out, wfe_error *err)
 {
-  struct tk_ctx ctx;
-  struct tk_execution execution;
-  int rc = tk_execution_open(instance, execution_json, execution_len, err, &ctx,
-                             &execution);
-  if (rc == WFE_OK) {
-    json_object *run = new_pipeline_run(instance, &execution);
-    rc = run ? tk_emit(&ctx, run, out) : tk_nomem(&ctx);
-    json_object_put(run);
-  }
-  tk_execution_free(&execution);
-  return rc;
+  return ek_render(instance, execution_json, execution_len, tk_check_parameters,
+                   new_pipeline_run, out, err);
 }

@@ -33,75 +33,53 @@ struct tk_config_key {
   }
 
 static const struct tk_config_key config_keys[] = {
-    TK_KEY("pipelineName", tk_is_dns_label, "a DNS-1123 label", pipeline_name),
-    TK_KEY("bundleSecret", tk_is_dns_subdomain, "a DNS-1123 subdomain",
+    TK_KEY("pipelineName", ek_is_dns_label, "a DNS-1123 label", pipeline_name),
+    TK_KEY("bundleSecret", ek_is_dns_subdomain, "a DNS-1123 subdomain",
            bundle_secret),
-    TK_KEY("bundleServiceAccount", tk_is_dns_subdomain, "a DNS-1123 subdomain",
+    TK_KEY("bundleServiceAccount", ek_is_dns_subdomain, "a DNS-1123 subdomain",
            bundle_service_account),
 };
 
 #define TK_CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static int apply_config_key(const struct tk_ctx *ctx, struct tk_engine *engine,
+static int apply_config_key(const struct ek_ctx *ctx, void *instance,
                             const char *key, json_object *value)
 {
+  struct tk_engine *engine = instance;
   for (size_t i = 0; i < TK_CONFIG_KEY_COUNT; i++) {
     const struct tk_config_key *k = &config_keys[i];
     if (strcmp(k->key, key) != 0)
       continue;
     if (!json_object_is_type(value, json_type_string))
-      return tk_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
+      return ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
                      "tekton engine configuration: %s must be a string", key);
     const char *text = json_object_get_string(value);
     if (!k->is_valid(text) || strlen(text) >= k->size)
-      return tk_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
+      return ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
                      "tekton engine configuration: %s \"%.260s\" must be %s",
                      key, text, k->rule);
     memcpy((char *)engine + k->offset, text, strlen(text) + 1);
     return WFE_OK;
   }
-  return tk_fail(ctx, WFE_E_INVALID, "UnknownConfigKey", key,
+  return ek_fail(ctx, WFE_E_INVALID, "UnknownConfigKey", key,
                  "tekton engine configuration: unknown key \"%.200s\" (known: "
                  "pipelineName, bundleSecret, bundleServiceAccount)",
                  key);
 }
 
+static void set_defaults(void *instance)
+{
+  struct tk_engine *engine = instance;
+  memcpy(engine->pipeline_name, TK_DEFAULT_PIPELINE_NAME,
+         sizeof(TK_DEFAULT_PIPELINE_NAME));
+}
+
 static int32_t tk_create(const wfe_host *host, const char *config_json,
                          size_t config_len, void **out, wfe_error *err)
 {
-  struct tk_ctx ctx = {host, err};
-  json_object *config = NULL;
-  *out = NULL;
-  if (config_json && config_len) {
-    int rc = tk_parse(&ctx, config_json, config_len,
-                      "tekton engine configuration", "InvalidConfig", &config);
-    if (rc != WFE_OK)
-      return rc;
-  }
-  struct tk_engine *engine = calloc(1, sizeof(*engine));
-  if (!engine) {
-    json_object_put(config);
-    return tk_nomem(&ctx);
-  }
-  engine->host = host;
-  memcpy(engine->pipeline_name, TK_DEFAULT_PIPELINE_NAME,
-         sizeof(TK_DEFAULT_PIPELINE_NAME));
-  int rc = WFE_OK;
-  if (config) {
-    json_object_object_foreach(config, key, value)
-    {
-      rc = apply_config_key(&ctx, engine, key, value);
-      if (rc != WFE_OK)
-        break;
-    }
-  }
-  json_object_put(config);
-  if (rc != WFE_OK) {
-    free(engine);
-    return rc;
-  }
-  *out = engine;
-  return WFE_OK;
+  return ek_create(host, config_json, config_len, "tekton engine configuration",
+                   sizeof(struct tk_engine), set_defaults, apply_config_key,
+                   out, err);
 }
 
 static void tk_destroy(void *instance)
@@ -112,14 +90,10 @@ static void tk_destroy(void *instance)
 static int32_t tk_cancel(void *instance, const char *run_json, size_t run_len,
                          wfe_buf *out, wfe_error *err)
 {
-  static const char patch[] = "{\"spec\":{\"status\":\"Cancelled\"}}";
-  const struct tk_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  struct tk_ctx ctx = {engine->host, err};
-  if (engine->host->buf_append(out, patch, sizeof(patch) - 1) != WFE_OK)
-    return tk_nomem(&ctx);
-  return WFE_OK;
+  struct ek_ctx ctx;
+  int rc = ek_ctx_open(instance, err, &ctx);
+  return rc ? rc
+            : ek_emit_text(&ctx, "{\"spec\":{\"status\":\"Cancelled\"}}", out);
 }
 
 static json_object *new_description(const struct tk_engine *engine)
@@ -127,16 +101,16 @@ static json_object *new_description(const struct tk_engine *engine)
   json_object *description = json_object_new_object();
   json_object *config = json_object_new_object();
   int failed = !description || !config ||
-               tk_add_string(description, "name", TK_ENGINE_NAME) ||
-               tk_add_string(description, "version", TK_VERSION) ||
-               tk_add_string(description, "description", TK_DESCRIPTION);
+               ek_add_string(description, "name", TK_ENGINE_NAME) ||
+               ek_add_string(description, "version", TK_VERSION) ||
+               ek_add_string(description, "description", TK_DESCRIPTION);
   for (size_t i = 0; !failed && i < TK_CONFIG_KEY_COUNT; i++) {
     const char *value = (const char *)engine + config_keys[i].offset;
     if (value[0])
-      failed = tk_add_string(config, config_keys[i].key, value);
+      failed = ek_add_string(config, config_keys[i].key, value);
   }
   if (!failed) {
-    failed = tk_add(description, "config", config);
+    failed = ek_add(description, "config", config);
     config = NULL;
   }
   json_object_put(config);
@@ -149,14 +123,9 @@ static json_object *new_description(const struct tk_engine *engine)
 
 static int32_t tk_describe(void *instance, wfe_buf *out, wfe_error *err)
 {
-  const struct tk_engine *engine = instance;
-  if (!engine)
-    return WFE_E_INTERNAL;
-  struct tk_ctx ctx = {engine->host, err};
-  json_object *description = new_description(engine);
-  int rc = description ? tk_emit(&ctx, description, out) : tk_nomem(&ctx);
-  json_object_put(description);
-  return rc;
+  struct ek_ctx ctx;
+  int rc = ek_ctx_open(instance, err, &ctx);
+  return rc ? rc : ek_emit_owned(&ctx, new_description(instance), out);
 }
 
 static const wfe_run_type pipeline_run_type = {

@@ -1,4 +1,5 @@
-/* Fuzzes rendering through the tekton engine with WorkflowExecution JSON:
+/* Fuzzes rendering through an engine (WFE_FUZZ_ENGINE: tekton, job) with
+ * WorkflowExecution JSON:
  * the contract check, the engine's validate and render, the checks of the
  * engine's answer and the run's identity. */
 #include <stddef.h>
@@ -13,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  const struct wfe_engine_slot *slot = fuzz_tekton();
+  const struct wfe_engine_slot *slot = fuzz_engine(NULL, NULL);
   json_object *execution = wfe_json_parse((const char *)data, size);
   json_object *run = NULL;
   struct wfe_error err = WFE_ERROR_INIT;

@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,55 +23,32 @@
 #include "error.h"
 #include "host.h"
 
-struct fixture {
-  void *module;
-  const wfe_engine *engine;
-  struct wfe_host_services services;
-  void *instance;
-};
-
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof(*f));
-  assert_non_null(f);
-  f->engine = test_open_engine(WFE_ARGO_PLUGIN, &f->module);
-  wfe_host_services_init(&f->services, NULL, NULL);
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(
-      f->engine->create(&f->services.table, "{}", 2, &f->instance, &err),
-      WFE_OK);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fixture *f = *state;
-  f->engine->destroy(f->instance);
-  dlclose(f->module);
-  free(f);
+  struct test_engine *t =
+      test_setup_fixture(state, sizeof(*t), WFE_ARGO_PLUGIN);
+  wfe_host_services_init(&t->services, NULL, NULL);
+  t->host = t->services.table;
+  test_start_engine(t, "{}");
   return 0;
 }
 
 static void test_argo_engine_is_a_workflow_engine(void **state)
 {
-  struct fixture *f = *state;
-  assert_string_equal(f->engine->name, "argo");
-  assert_string_equal(f->engine->run_type->api_version, "argoproj.io/v1alpha1");
-  assert_string_equal(f->engine->run_type->kind, "Workflow");
-  assert_string_equal(f->engine->run_type->resource, "workflows");
-  assert_false(f->engine->run_type->has_status_subresource);
+  struct test_engine *t = *state;
+  test_check_run_type(t->engine, "argo", "argoproj.io/v1alpha1", "Workflow",
+                      "workflows", false);
 }
 
 static void test_argo_create_rejects_any_config_key(void **state)
 {
-  struct fixture *f = *state;
+  struct test_engine *t = *state;
   struct wfe_error err = WFE_ERROR_INIT;
   void *instance = NULL;
   const char *config = "{\"namespace\":\"argo\"}";
-  assert_int_equal(f->engine->create(&f->services.table, config, strlen(config),
-                                     &instance, &err),
-                   WFE_E_INVALID);
+  assert_int_equal(
+      t->engine->create(&t->host, config, strlen(config), &instance, &err),
+      WFE_E_INVALID);
   assert_null(instance);
   assert_string_equal(err.reason, "UnknownConfigKey");
   assert_string_equal(err.field, "namespace");
@@ -81,24 +57,18 @@ static void test_argo_create_rejects_any_config_key(void **state)
 
 static void test_argo_validate_accepts_our_parameters(void **state)
 {
-  struct fixture *f = *state;
-  char *execution = test_read_data("argo", "execution.json");
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(
-      f->engine->validate(f->instance, execution, strlen(execution), &err),
-      WFE_OK);
-  free(execution);
+  struct test_engine *t = *state;
+  test_check_valid(t, "argo", "execution.json");
 }
 
 static void test_argo_render_is_not_implemented(void **state)
 {
-  struct fixture *f = *state;
+  struct test_engine *t = *state;
   char *execution = test_read_data("argo", "execution.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(
-      f->engine->render(f->instance, execution, strlen(execution), &out, &err),
-      WFE_E_UNSUPPORTED);
+  assert_int_equal(test_call_render(t, execution, &out, &err),
+                   WFE_E_UNSUPPORTED);
   assert_string_equal(err.reason, "NotImplemented");
   assert_false(err.retryable);
   assert_non_null(strstr(err.message, "not implemented yet"));
@@ -108,61 +78,61 @@ static void test_argo_render_is_not_implemented(void **state)
   free(execution);
 }
 
-static void expect_phase(struct fixture *f, const char *status,
+static void expect_phase(struct test_engine *t, const char *status,
                          const char *expected)
 {
-  char run[1024];
-  snprintf(run, sizeof(run),
-           "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\","
-           "\"metadata\":{\"name\":\"wf\",\"namespace\":\"payments\"},"
-           "\"status\":%s}",
-           status);
+  char *run = test_format(
+      "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Workflow\","
+      "\"metadata\":{\"name\":\"wf\",\"namespace\":\"payments\"},"
+      "\"status\":%s}",
+      status);
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = f->engine->interpret(f->instance, run, strlen(run), &out, &err);
+  int rc = test_call_interpret(t, run, &out, &err);
   if (rc != WFE_OK)
     fail_msg("%s: %s", status, wfe_error_message(&err));
   test_assert_json_equal(wfe_buf_str(&out), expected, "argo");
   wfe_buf_free(&out);
+  free(run);
 }
 
 static void test_argo_interpret_maps_phases(void **state)
 {
-  struct fixture *f = *state;
-  expect_phase(f, "{}", "{\"phase\":\"Running\",\"reason\":\"Pending\"}");
-  expect_phase(f, "{\"phase\":\"\"}",
+  struct test_engine *t = *state;
+  expect_phase(t, "{}", "{\"phase\":\"Running\",\"reason\":\"Pending\"}");
+  expect_phase(t, "{\"phase\":\"\"}",
                "{\"phase\":\"Running\",\"reason\":\"Pending\"}");
-  expect_phase(f, "{\"phase\":\"Pending\"}",
+  expect_phase(t, "{\"phase\":\"Pending\"}",
                "{\"phase\":\"Running\",\"reason\":\"Pending\"}");
-  expect_phase(f,
+  expect_phase(t,
                "{\"phase\":\"Running\",\"startedAt\":\"2025-11-20T09:14:04Z\"}",
                "{\"phase\":\"Running\",\"reason\":\"Running\",\"startTime\":"
                "\"2025-11-20T09:14:04Z\"}");
   expect_phase(
-      f,
+      t,
       "{\"phase\":\"Succeeded\",\"startedAt\":\"2025-11-20T09:14:04Z\","
       "\"finishedAt\":\"2025-11-20T09:16:41Z\"}",
       "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
       "\"Succeeded\",\"startTime\":\"2025-11-20T09:14:04Z\","
       "\"completionTime\":\"2025-11-20T09:16:41Z\"}");
-  expect_phase(f,
+  expect_phase(t,
                "{\"phase\":\"Failed\",\"message\":\"child 'wf-123' failed\"}",
                "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                "\"Failed\",\"message\":\"child 'wf-123' failed\"}");
-  expect_phase(f, "{\"phase\":\"Error\",\"message\":\"pod deleted\"}",
+  expect_phase(t, "{\"phase\":\"Error\",\"message\":\"pod deleted\"}",
                "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                "\"Error\",\"message\":\"pod deleted\"}");
 }
 
 static void test_argo_interpret_deadline_messages_are_timeouts(void **state)
 {
-  struct fixture *f = *state;
-  expect_phase(f,
+  struct test_engine *t = *state;
+  expect_phase(t,
                "{\"phase\":\"Failed\",\"message\":\"Step exceeded its "
                "deadline\"}",
                "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
                "\"Failed\",\"message\":\"Step exceeded its deadline\"}");
-  expect_phase(f,
+  expect_phase(t,
                "{\"phase\":\"Failed\",\"message\":\"Workflow exceeded "
                "activeDeadlineSeconds\"}",
                "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
@@ -172,35 +142,26 @@ static void test_argo_interpret_deadline_messages_are_timeouts(void **state)
 
 static void test_argo_interpret_rejects_an_unknown_phase(void **state)
 {
-  struct fixture *f = *state;
+  struct test_engine *t = *state;
   const char *run = "{\"status\":{\"phase\":\"Exploded\"}}";
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(
-      f->engine->interpret(f->instance, run, strlen(run), &out, &err),
-      WFE_E_INVALID);
+  assert_int_equal(test_call_interpret(t, run, &out, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "status.phase");
   wfe_error_clear(&err);
   run = "{\"status\":{\"phase\":3}}";
-  assert_int_equal(
-      f->engine->interpret(f->instance, run, strlen(run), &out, &err),
-      WFE_E_INVALID);
+  assert_int_equal(test_call_interpret(t, run, &out, &err), WFE_E_INVALID);
   assert_string_equal(err.field, "status.phase");
   wfe_error_clear(&err);
 }
 
 static void test_argo_cancel_stops_the_workflow(void **state)
 {
-  struct fixture *f = *state;
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->engine->cancel(f->instance, "{}", 2, &out, &err), WFE_OK);
-  test_assert_json_equal(wfe_buf_str(&out),
-                         "{\"spec\":{\"shutdown\":\"Stop\"}}", "argo");
-  wfe_buf_free(&out);
+  struct test_engine *t = *state;
+  test_check_cancel(t, "{}", "{\"spec\":{\"shutdown\":\"Stop\"}}", "argo");
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(test) TEST_ENGINE_CASE(test, setup)
 
 int main(void)
 {

@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +27,7 @@
 #define DATA_DIR WFE_TEST_DATA_DIR "/tekton"
 
 struct fixture {
-  void *module;
-  const wfe_engine *engine;
-  struct wfe_host_services services;
-  wfe_host host;
-  void *instance;
+  struct test_engine t; /* its host's context is the fixture */
   int getter_calls;
 };
 
@@ -47,20 +42,21 @@ static int taskrun_getter(void *ctx, const char *api_version,
 {
   struct fixture *f = ctx;
   f->getter_calls++;
-  assert_string_equal(api_version, "tekton.dev/v1");
-  assert_string_equal(resource, "taskruns");
-  assert_string_equal(namespace_name, "payments");
+  test_check_request(api_version, resource, namespace_name, "tekton.dev/v1",
+                     "taskruns");
   if (strncmp(name, "unavailable-", 12) == 0)
     return wfe_error_set(err, WFE_E_UNAVAILABLE, 1, "ApiUnavailable", NULL,
                          "GET taskruns/%s: connection refused", name);
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/taskruns/%s.json", DATA_DIR, name);
+  char *path = test_format("%s/taskruns/%s.json", DATA_DIR, name);
   FILE *file = fopen(path, "rb");
-  if (!file)
+  if (!file) {
+    free(path);
     return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "NotFound", NULL,
                          "taskruns %s not found", name);
-  fclose(file);
+  }
+  assert_int_equal(fclose(file), 0);
   char *text = test_read_file(path);
+  free(path);
   int rc = wfe_buf_puts(out, text);
   free(text);
   return rc;
@@ -68,133 +64,33 @@ static int taskrun_getter(void *ctx, const char *api_version,
 
 static void host_init(struct fixture *f, int with_getter)
 {
-  wfe_host_services_init(&f->services, with_getter ? taskrun_getter : NULL, f);
-  f->host = f->services.table;
-}
-
-static int create_engine(struct fixture *f, const char *config,
-                         struct wfe_error *err)
-{
-  return f->engine->create(&f->host, config, strlen(config), &f->instance, err);
+  wfe_host_services_init(&f->t.services, with_getter ? taskrun_getter : NULL,
+                         f);
+  f->t.host = f->t.services.table;
 }
 
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof(*f));
-  assert_non_null(f);
-  f->engine = test_open_engine(WFE_TEKTON_PLUGIN, &f->module);
+  struct fixture *f = test_setup_fixture(state, sizeof(*f), WFE_TEKTON_PLUGIN);
   host_init(f, 1);
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(create_engine(f, "{}", &err), WFE_OK);
-  *state = f;
+  test_start_engine(&f->t, "{}");
   return 0;
 }
 
-static int teardown(void **state)
-{
-  struct fixture *f = *state;
-  f->engine->destroy(f->instance);
-  dlclose(f->module);
-  free(f);
-  return 0;
-}
-
-static int call_render(struct fixture *f, const char *execution,
-                       struct wfe_buf *out, struct wfe_error *err)
-{
-  return f->engine->render(f->instance, execution, strlen(execution), out, err);
-}
-
-static int call_interpret(struct fixture *f, const char *run,
-                          struct wfe_buf *out, struct wfe_error *err)
-{
-  return f->engine->interpret(f->instance, run, strlen(run), out, err);
-}
-
-/* ---- render: golden PipelineRuns ---------------------------------------- */
-
-static void check_golden(struct fixture *f, const char *name)
-{
-  char path[256];
-  snprintf(path, sizeof(path), "render/%s.wfe.json", name);
-  char *execution = test_read_data("tekton", path);
-  snprintf(path, sizeof(path), "render/%s.pipelinerun.json", name);
-  char *expected = test_read_data("tekton", path);
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = call_render(f, execution, &out, &err);
-  if (rc != WFE_OK)
-    fail_msg("%s: render failed: %s", name, wfe_error_message(&err));
-  test_assert_json_equal(wfe_buf_str(&out), expected, name);
-  wfe_buf_free(&out);
-  free(execution);
-  free(expected);
-}
-
-static void test_render_pins_the_bundle_to_the_given_digest(void **state)
-{
-  check_golden(*state, "digest");
-}
-
-static void test_render_uses_the_image_as_is_without_a_digest(void **state)
-{
-  check_golden(*state, "no-digest");
-}
-
-static void
-test_render_keeps_an_image_that_carries_the_same_digest(void **state)
-{
-  check_golden(*state, "same-digest");
-}
-
-static void test_render_sorts_params_by_name(void **state)
-{
-  check_golden(*state, "many-params");
-}
-
-static void
-test_render_keeps_unicode_quotes_and_newlines_in_values(void **state)
-{
-  check_golden(*state, "unicode-values");
-}
-
-static void test_render_names_a_253_character_execution_within_63(void **state)
-{
-  check_golden(*state, "long-name");
-}
-
-static void test_render_sets_the_task_run_service_account(void **state)
-{
-  check_golden(*state, "service-account");
-}
-
-static void test_render_hashes_an_empty_uid_when_offline(void **state)
-{
-  check_golden(*state, "offline-no-uid");
-}
+/* ---- render (the golden PipelineRuns: GOLDEN in main) ------------------- */
 
 static void test_render_uses_the_configured_pipeline_name(void **state)
 {
   struct fixture *f = *state;
-  struct wfe_error err = WFE_ERROR_INIT;
-  f->engine->destroy(f->instance);
-  assert_int_equal(create_engine(f, "{\"pipelineName\":\"remediate\"}", &err),
-                   WFE_OK);
-  check_golden(f, "custom-pipeline");
+  test_recreate_engine(&f->t, "{\"pipelineName\":\"remediate\"}");
+  test_check_golden(&f->t, "tekton", "custom-pipeline", "pipelinerun.json");
 }
 
 static void test_render_output_is_deterministic(void **state)
 {
   struct fixture *f = *state;
-  char *execution = test_read_data("tekton", "render/many-params.wfe.json");
-  struct wfe_buf first = WFE_BUF_INIT, second = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(call_render(f, execution, &first, &err), WFE_OK);
-  assert_int_equal(call_render(f, execution, &second, &err), WFE_OK);
-  assert_string_equal(wfe_buf_str(&first), wfe_buf_str(&second));
-  wfe_buf_free(&first);
-  wfe_buf_free(&second);
-  free(execution);
+  test_check_render_deterministic(&f->t, "tekton",
+                                  "render/many-params.wfe.json");
 }
 
 /* ---- render: run names -------------------------------------------------- */
@@ -225,6 +121,7 @@ static char *execution_named(const char *ns, const char *name, const char *uid)
   json_object_object_add(metadata, "name", json_object_new_string(name));
   json_object_object_add(metadata, "uid", json_object_new_string(uid));
   char *text = strdup(json_object_to_json_string(doc));
+  assert_non_null(text);
   json_object_put(doc);
   return text;
 }
@@ -235,7 +132,7 @@ static void render_name_in(struct fixture *f, const char *ns, const char *name,
   char *execution = execution_named(ns, name, uid);
   struct wfe_buf buf = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  if (call_render(f, execution, &buf, &err) != WFE_OK)
+  if (test_call_render(&f->t, execution, &buf, &err) != WFE_OK)
     fail_msg("render of \"%s\": %s", name, wfe_error_message(&err));
   json_object *run = json_tokener_parse(wfe_buf_str(&buf));
   json_object *metadata = json_object_object_get(run, "metadata");
@@ -244,7 +141,8 @@ static void render_name_in(struct fixture *f, const char *ns, const char *name,
   assert_non_null(run_name);
   if (!is_dns_label(run_name))
     fail_msg("\"%s\" gave \"%s\", not a DNS label", name, run_name);
-  snprintf(out, 64, "%s", run_name);
+  /* a DNS label has at most 63 characters: it fits */
+  assert_int_equal(snprintf(out, 64, "%s", run_name), strlen(run_name));
   json_object_put(run);
   wfe_buf_free(&buf);
   free(execution);
@@ -292,33 +190,7 @@ static void test_render_name_differs_by_uid_and_namespace_identity(void **state)
 
 static json_object *valid_execution(void)
 {
-  char *text = test_read_data("tekton", "render/digest.wfe.json");
-  json_object *doc = json_tokener_parse(text);
-  free(text);
-  assert_non_null(doc);
-  return doc;
-}
-
-/* Sets (or with a NULL value, removes) the member at a dotted path. */
-static void set_path(json_object *doc, const char *path, json_object *value)
-{
-  char buf[256];
-  snprintf(buf, sizeof(buf), "%s", path);
-  char *key = buf, *dot;
-  while ((dot = strchr(key, '.'))) {
-    *dot = '\0';
-    json_object *next = json_object_object_get(doc, key);
-    if (!next) {
-      next = json_object_new_object();
-      json_object_object_add(doc, key, next);
-    }
-    doc = next;
-    key = dot + 1;
-  }
-  if (value)
-    json_object_object_add(doc, key, value);
-  else
-    json_object_object_del(doc, key);
+  return test_read_json("tekton", "render/digest.wfe.json");
 }
 
 /* Validates `doc` (consumed) and expects WFE_E_INVALID with `reason` and
@@ -326,36 +198,15 @@ static void set_path(json_object *doc, const char *path, json_object *value)
 static char *expect_invalid(struct fixture *f, json_object *doc,
                             const char *reason, const char *field)
 {
-  const char *text = json_object_to_json_string(doc);
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = f->engine->validate(f->instance, text, strlen(text), &err);
-  if (rc != WFE_E_INVALID)
-    fail_msg("expected %s on %s, got %d", reason, field, rc);
-  assert_string_equal(err.reason, reason);
-  assert_string_equal(err.field, field);
-  assert_false(err.retryable);
-  assert_non_null(err.message);
-  /* render refuses what validate refuses, with the same error */
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error render_err = WFE_ERROR_INIT;
-  assert_int_equal(
-      f->engine->render(f->instance, text, strlen(text), &out, &render_err),
-      WFE_E_INVALID);
-  assert_string_equal(render_err.field, field);
-  assert_int_equal(out.len, 0);
-  char *message = strdup(err.message);
-  wfe_error_clear(&err);
-  wfe_error_clear(&render_err);
-  json_object_put(doc);
-  return message;
+  return test_expect_invalid(&f->t, doc, reason, field);
 }
 
 static void expect_image_invalid(struct fixture *f, const char *image)
 {
   json_object *doc = valid_execution();
-  set_path(doc, "spec.workflowRef.containerDigest", NULL);
-  set_path(doc, "spec.workflowRef.containerImage",
-           json_object_new_string(image));
+  test_set_path(doc, "spec.workflowRef.containerDigest", NULL);
+  test_set_path(doc, "spec.workflowRef.containerImage",
+                json_object_new_string(image));
   free(expect_invalid(f, doc, "InvalidContainerImage",
                       "spec.workflowRef.containerImage"));
 }
@@ -363,11 +214,7 @@ static void expect_image_invalid(struct fixture *f, const char *image)
 static void test_validate_accepts_a_valid_execution(void **state)
 {
   struct fixture *f = *state;
-  char *text = test_read_data("tekton", "render/digest.wfe.json");
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->engine->validate(f->instance, text, strlen(text), &err),
-                   WFE_OK);
-  free(text);
+  test_check_valid(&f->t, "tekton", "render/digest.wfe.json");
 }
 
 static void test_validate_accepts_plausible_image_references(void **state)
@@ -383,12 +230,12 @@ static void test_validate_accepts_plausible_image_references(void **state)
   struct fixture *f = *state;
   for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
     json_object *doc = valid_execution();
-    set_path(doc, "spec.workflowRef.containerDigest", NULL);
-    set_path(doc, "spec.workflowRef.containerImage",
-             json_object_new_string(images[i]));
+    test_set_path(doc, "spec.workflowRef.containerDigest", NULL);
+    test_set_path(doc, "spec.workflowRef.containerImage",
+                  json_object_new_string(images[i]));
     const char *text = json_object_to_json_string(doc);
     struct wfe_error err = WFE_ERROR_INIT;
-    int rc = f->engine->validate(f->instance, text, strlen(text), &err);
+    int rc = f->t.engine->validate(f->t.instance, text, strlen(text), &err);
     if (rc != WFE_OK)
       fail_msg("%s: %s", images[i], wfe_error_message(&err));
     json_object_put(doc);
@@ -421,10 +268,10 @@ test_validate_rejects_a_digest_that_contradicts_the_image(void **state)
   json_object *doc = valid_execution();
   const char *image_digest =
       "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-  char image[256];
-  snprintf(image, sizeof(image), "quay.io/team/bundle:v1@%s", image_digest);
-  set_path(doc, "spec.workflowRef.containerImage",
-           json_object_new_string(image));
+  char *image = test_format("quay.io/team/bundle:v1@%s", image_digest);
+  test_set_path(doc, "spec.workflowRef.containerImage",
+                json_object_new_string(image));
+  free(image);
   char *message = expect_invalid(f, doc, "ConflictingDigest",
                                  "spec.workflowRef.containerDigest");
   assert_non_null(strstr(message, image_digest));
@@ -435,8 +282,8 @@ test_validate_rejects_a_digest_that_contradicts_the_image(void **state)
 static void test_validate_rejects_a_malformed_digest(void **state)
 {
   json_object *doc = valid_execution();
-  set_path(doc, "spec.workflowRef.containerDigest",
-           json_object_new_string("sha256:ABC"));
+  test_set_path(doc, "spec.workflowRef.containerDigest",
+                json_object_new_string("sha256:ABC"));
   free(expect_invalid(*state, doc, "InvalidDigest",
                       "spec.workflowRef.containerDigest"));
 }
@@ -460,8 +307,8 @@ test_validate_rejects_parameter_values_that_are_not_strings(void **state)
 static void test_validate_rejects_names_that_differ_only_in_case(void **state)
 {
   json_object *doc = valid_execution();
-  set_path(doc, "spec.parameters.target_deployment",
-           json_object_new_string("x"));
+  test_set_path(doc, "spec.parameters.target_deployment",
+                json_object_new_string("x"));
   char *message = expect_invalid(*state, doc, "DuplicateParameter",
                                  "spec.parameters.target_deployment");
   assert_non_null(strstr(message, "TARGET_DEPLOYMENT"));
@@ -474,8 +321,8 @@ static void test_validate_rejects_an_invalid_service_account(void **state)
                                       "runner-", ""};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     json_object *doc = valid_execution();
-    set_path(doc, "spec.executionConfig.serviceAccountName",
-             json_object_new_string(names[i]));
+    test_set_path(doc, "spec.executionConfig.serviceAccountName",
+                  json_object_new_string(names[i]));
     free(expect_invalid(*state, doc, "InvalidServiceAccountName",
                         "spec.executionConfig.serviceAccountName"));
   }
@@ -485,17 +332,17 @@ static void test_validate_names_a_missing_or_mistyped_field(void **state)
 {
   struct fixture *f = *state;
   json_object *doc = valid_execution();
-  set_path(doc, "spec.workflowRef.containerImage", NULL);
+  test_set_path(doc, "spec.workflowRef.containerImage", NULL);
   free(expect_invalid(f, doc, "MissingField",
                       "spec.workflowRef.containerImage"));
   doc = valid_execution();
-  set_path(doc, "spec.workflowRef", json_object_new_string("tekton"));
+  test_set_path(doc, "spec.workflowRef", json_object_new_string("tekton"));
   free(expect_invalid(f, doc, "InvalidField", "spec.workflowRef"));
   doc = valid_execution();
-  set_path(doc, "spec.parameters", json_object_new_array());
+  test_set_path(doc, "spec.parameters", json_object_new_array());
   free(expect_invalid(f, doc, "InvalidField", "spec.parameters"));
   doc = valid_execution();
-  set_path(doc, "metadata.name", NULL);
+  test_set_path(doc, "metadata.name", NULL);
   free(expect_invalid(f, doc, "MissingField", "metadata.name"));
 }
 
@@ -506,13 +353,13 @@ static void test_validate_rejects_text_that_is_not_json(void **state)
   for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
     struct wfe_error err = WFE_ERROR_INIT;
     assert_int_equal(
-        f->engine->validate(f->instance, texts[i], strlen(texts[i]), &err),
+        f->t.engine->validate(f->t.instance, texts[i], strlen(texts[i]), &err),
         WFE_E_INVALID);
     wfe_error_clear(&err);
   }
   /* the length is honoured: no NUL terminator is read past */
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->engine->validate(f->instance, "{}garbage", 2, &err),
+  assert_int_equal(f->t.engine->validate(f->t.instance, "{}garbage", 2, &err),
                    WFE_E_INVALID);
   assert_string_equal(err.field, "metadata");
   wfe_error_clear(&err);
@@ -520,26 +367,11 @@ static void test_validate_rejects_text_that_is_not_json(void **state)
 
 /* ---- configuration ------------------------------------------------------ */
 
-static void expect_config_invalid(struct fixture *f, const char *config,
-                                  const char *reason, const char *field)
-{
-  struct wfe_error err = WFE_ERROR_INIT;
-  void *instance = (void *)1;
-  assert_int_equal(
-      f->engine->create(&f->host, config, strlen(config), &instance, &err),
-      WFE_E_INVALID);
-  assert_null(instance);
-  assert_string_equal(err.reason, reason);
-  if (field)
-    assert_string_equal(err.field, field);
-  wfe_error_clear(&err);
-}
-
 static void describe(struct fixture *f, const char *expected)
 {
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
+  assert_int_equal(f->t.engine->describe(f->t.instance, &out, &err), WFE_OK);
   test_assert_json_equal(wfe_buf_str(&out), expected, "describe");
   wfe_buf_free(&out);
 }
@@ -557,12 +389,11 @@ test_config_accepts_pipeline_name_and_bundle_credentials(void **state)
 {
   struct fixture *f = *state;
   struct wfe_error err = WFE_ERROR_INIT;
-  f->engine->destroy(f->instance);
   const char *config = "{\"pipelineName\":\"remediate\",\"bundleSecret\":"
                        "\"quay-pull\",\"bundleServiceAccount\":\"puller\"}";
-  assert_int_equal(create_engine(f, config, &err), WFE_OK);
+  test_recreate_engine(&f->t, config);
   struct wfe_buf out = WFE_BUF_INIT;
-  assert_int_equal(f->engine->describe(f->instance, &out, &err), WFE_OK);
+  assert_int_equal(f->t.engine->describe(f->t.instance, &out, &err), WFE_OK);
   json_object *doc = json_tokener_parse(wfe_buf_str(&out));
   test_assert_json_equal(
       json_object_to_json_string(json_object_object_get(doc, "config")), config,
@@ -572,7 +403,7 @@ test_config_accepts_pipeline_name_and_bundle_credentials(void **state)
 
   /* the credentials go to the bundles resolver */
   char *execution = test_read_data("tekton", "render/no-digest.wfe.json");
-  assert_int_equal(call_render(f, execution, &out, &err), WFE_OK);
+  assert_int_equal(test_call_render(&f->t, execution, &out, &err), WFE_OK);
   assert_non_null(strstr(wfe_buf_str(&out),
                          "{\"name\":\"secret\",\"value\":\"quay-pull\"},"
                          "{\"name\":\"serviceAccount\",\"value\":\"puller\"}"));
@@ -582,46 +413,35 @@ test_config_accepts_pipeline_name_and_bundle_credentials(void **state)
 
 static void test_config_rejects_an_unknown_key(void **state)
 {
-  expect_config_invalid(*state, "{\"timeoutPipeline\":\"1h\"}",
-                        "UnknownConfigKey", "timeoutPipeline");
+  struct fixture *f = *state;
+  test_expect_config_invalid(&f->t, "{\"timeoutPipeline\":\"1h\"}",
+                             "UnknownConfigKey", "timeoutPipeline", NULL);
 }
 
 static void test_config_rejects_a_value_of_the_wrong_type(void **state)
 {
-  expect_config_invalid(*state, "{\"pipelineName\":7}", "InvalidConfig",
-                        "pipelineName");
-  expect_config_invalid(*state, "{\"pipelineName\":\"Not_A_Label\"}",
-                        "InvalidConfig", "pipelineName");
-  expect_config_invalid(*state, "{\"bundleSecret\":\"a..b\"}", "InvalidConfig",
-                        "bundleSecret");
-  expect_config_invalid(*state, "[]", "InvalidConfig", NULL);
+  struct fixture *f = *state;
+  test_expect_config_invalid(&f->t, "{\"pipelineName\":7}", "InvalidConfig",
+                             "pipelineName", NULL);
+  test_expect_config_invalid(&f->t, "{\"pipelineName\":\"Not_A_Label\"}",
+                             "InvalidConfig", "pipelineName", NULL);
+  test_expect_config_invalid(&f->t, "{\"bundleSecret\":\"a..b\"}",
+                             "InvalidConfig", "bundleSecret", NULL);
+  test_expect_config_invalid(&f->t, "[]", "InvalidConfig", NULL, NULL);
 }
 
 /* ---- interpret ---------------------------------------------------------- */
 
-static void check_interpret(struct fixture *f, const char *fixture,
-                            const char *expected)
-{
-  char path[256];
-  snprintf(path, sizeof(path), "status/%s.json", fixture);
-  char *run = test_read_data("tekton", path);
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  int rc = call_interpret(f, run, &out, &err);
-  if (rc != WFE_OK)
-    fail_msg("%s: interpret failed: %s", fixture, wfe_error_message(&err));
-  test_assert_json_equal(wfe_buf_str(&out), expected, fixture);
-  wfe_buf_free(&out);
-  wfe_error_clear(&err);
-  free(run);
-}
-
-#define STARTED "\"startTime\":\"2025-11-20T09:14:04Z\""
-#define FINISHED "\"completionTime\":\"2025-11-20T09:16:41Z\""
 #define RESTART_FAILED                                                         \
   "\"failure\":{\"task\":\"restart\",\"step\":\"rollout-restart\","            \
   "\"exitCode\":1,\"reason\":\"Failed\",\"message\":\"\\\"step-rollout-"       \
   "restart\\\" exited with code 1\"}"
+
+static void check_interpret(struct fixture *f, const char *fixture,
+                            const char *expected)
+{
+  test_check_interpret(&f->t, "tekton", fixture, expected);
+}
 
 static void test_interpret_succeeded_is_completed_success(void **state)
 {
@@ -629,7 +449,8 @@ static void test_interpret_succeeded_is_completed_success(void **state)
   check_interpret(f, "succeeded",
                   "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
                   "\"Succeeded\",\"message\":\"Tasks Completed: 2 (Failed: 0, "
-                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
+                  "Cancelled 0), Skipped: 0\"," TEST_STARTED "," TEST_FINISHED
+                  "}");
   assert_int_equal(f->getter_calls, 0);
 }
 
@@ -639,7 +460,7 @@ static void test_interpret_failed_names_the_failed_task_and_step(void **state)
   check_interpret(f, "failed-taskrun",
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                   "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
-                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED
+                  "Cancelled 0), Skipped: 0\"," TEST_STARTED "," TEST_FINISHED
                   "," RESTART_FAILED "}");
   assert_int_equal(f->getter_calls, 2);
 }
@@ -650,7 +471,8 @@ static void test_interpret_pipeline_run_timeout_is_failed_timeout(void **state)
                   "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
                   "\"PipelineRunTimeout\",\"message\":\"PipelineRun "
                   "\\\"wfe-restart-checkout-5878e39ea1\\\" failed to finish "
-                  "within \\\"1h0m0s\\\"\"," STARTED "," FINISHED "}");
+                  "within \\\"1h0m0s\\\"\"," TEST_STARTED "," TEST_FINISHED
+                  "}");
 }
 
 static void test_interpret_cancelled_is_failed_and_says_cancelled(void **state)
@@ -659,7 +481,7 @@ static void test_interpret_cancelled_is_failed_and_says_cancelled(void **state)
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                   "\"Cancelled\",\"message\":\"PipelineRun "
                   "\\\"wfe-restart-checkout-5878e39ea1\\\" was "
-                  "cancelled\"," STARTED "," FINISHED "}");
+                  "cancelled\"," TEST_STARTED "," TEST_FINISHED "}");
 }
 
 /* Tekton ends the TaskRuns of a cancelled run itself, each running step
@@ -672,7 +494,7 @@ static void test_interpret_cancelled_task_runs_give_no_failure(void **state)
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                   "\"Cancelled\",\"message\":\"PipelineRun "
                   "\\\"wfe-restart-checkout-5878e39ea1\\\" was "
-                  "cancelled\"," STARTED "," FINISHED "}");
+                  "cancelled\"," TEST_STARTED "," TEST_FINISHED "}");
   assert_int_equal(f->getter_calls, 1);
 }
 
@@ -684,7 +506,7 @@ test_interpret_task_run_timeout_names_the_task_not_a_step(void **state)
       *state, "taskrun-timeout",
       "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":\"Failed\","
       "\"message\":\"Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: "
-      "0\"," STARTED "," FINISHED ",\"failure\":{\"task\":\"build\","
+      "0\"," TEST_STARTED "," TEST_FINISHED ",\"failure\":{\"task\":\"build\","
       "\"reason\":\"TaskRunTimeout\",\"message\":\"TaskRun "
       "\\\"wfe-restart-checkout-5878e39ea1-slow\\\" failed to finish within "
       "\\\"1m0s\\\"\"}}");
@@ -702,8 +524,8 @@ static void test_interpret_strips_the_user_error_prefix(void **state)
       "resource: error getting \\\"bundleresolver\\\" "
       "\\\"payments/bundles-5c1a\\\": cannot retrieve the oci image: GET "
       "https://quay.io/v2/kubernaut/workflows/restart-deployment/manifests/"
-      "v1.4.2: MANIFEST_UNKNOWN: manifest unknown\"," STARTED "," FINISHED
-      ",\"userError\":true}");
+      "v1.4.2: MANIFEST_UNKNOWN: manifest unknown\"," TEST_STARTED
+      "," TEST_FINISHED ",\"userError\":true}");
 }
 
 static void
@@ -714,8 +536,8 @@ test_interpret_pipeline_validation_failed_is_a_user_error(void **state)
       "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
       "\"PipelineValidationFailed\",\"message\":\"Pipeline "
       "payments/workflow can't be Run; it has an invalid spec: "
-      "invalid value: duplicate param name: spec.params[1].name\"," STARTED
-      "," FINISHED ",\"userError\":true}");
+      "invalid value: duplicate param name: spec.params[1].name\"," TEST_STARTED
+      "," TEST_FINISHED ",\"userError\":true}");
 }
 
 static void test_interpret_running_is_running_with_the_reason(void **state)
@@ -723,7 +545,7 @@ static void test_interpret_running_is_running_with_the_reason(void **state)
   check_interpret(*state, "running",
                   "{\"phase\":\"Running\",\"reason\":\"Running\",\"message\":"
                   "\"Tasks Completed: 1 (Failed: 0, Cancelled 0), Incomplete: "
-                  "1, Skipped: 0\"," STARTED "}");
+                  "1, Skipped: 0\"," TEST_STARTED "}");
 }
 
 static void test_interpret_resolving_pipeline_ref_is_running(void **state)
@@ -761,7 +583,7 @@ static json_object *interpret_condition(struct fixture *f, const char *status,
   const char *text = json_object_to_json_string(run);
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  int rc = call_interpret(f, text, &out, &err);
+  int rc = test_call_interpret(&f->t, text, &out, &err);
   if (rc != WFE_OK)
     fail_msg("%s: interpret failed: %s", reason, wfe_error_message(&err));
   json_object *document = json_tokener_parse(wfe_buf_str(&out));
@@ -915,7 +737,8 @@ static void test_interpret_finds_succeeded_by_type_not_position(void **state)
   check_interpret(*state, "other-condition-first",
                   "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
                   "\"Succeeded\",\"message\":\"Tasks Completed: 2 (Failed: 0, "
-                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
+                  "Cancelled 0), Skipped: 0\"," TEST_STARTED "," TEST_FINISHED
+                  "}");
 }
 
 static void test_interpret_skips_a_task_run_that_is_gone(void **state)
@@ -924,7 +747,7 @@ static void test_interpret_skips_a_task_run_that_is_gone(void **state)
   check_interpret(f, "taskrun-not-found",
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                   "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
-                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED
+                  "Cancelled 0), Skipped: 0\"," TEST_STARTED "," TEST_FINISHED
                   "," RESTART_FAILED "}");
   assert_int_equal(f->getter_calls, 2);
 }
@@ -935,7 +758,8 @@ static void test_interpret_returns_unavailable_as_retryable(void **state)
   char *run = test_read_data("tekton", "status/taskrun-unavailable.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(call_interpret(f, run, &out, &err), WFE_E_UNAVAILABLE);
+  assert_int_equal(test_call_interpret(&f->t, run, &out, &err),
+                   WFE_E_UNAVAILABLE);
   assert_true(err.retryable);
   assert_non_null(strstr(err.message, "connection refused"));
   assert_int_equal(out.len, 0);
@@ -951,40 +775,17 @@ test_interpret_offline_gives_the_outcome_without_detail(void **state)
   check_interpret(f, "failed-taskrun",
                   "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
                   "\"Failed\",\"message\":\"Tasks Completed: 2 (Failed: 1, "
-                  "Cancelled 0), Skipped: 0\"," STARTED "," FINISHED "}");
-}
-
-static void expect_interpret_invalid(struct fixture *f, const char *run,
-                                     const char *field)
-{
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(call_interpret(f, run, &out, &err), WFE_E_INVALID);
-  if (field)
-    assert_string_equal(err.field, field);
-  assert_false(err.retryable);
-  wfe_error_clear(&err);
-  wfe_buf_free(&out);
+                  "Cancelled 0), Skipped: 0\"," TEST_STARTED "," TEST_FINISHED
+                  "}");
 }
 
 static void test_interpret_names_a_malformed_status_field(void **state)
 {
   struct fixture *f = *state;
-  expect_interpret_invalid(f, "{\"status\":[]}", "status");
-  expect_interpret_invalid(f, "{\"status\":{\"conditions\":{}}}",
-                           "status.conditions");
-  expect_interpret_invalid(f, "{\"status\":{\"conditions\":[7]}}",
-                           "status.conditions[0]");
-  expect_interpret_invalid(
-      f, "{\"status\":{\"conditions\":[{\"type\":\"Succeeded\"}]}}",
-      "status.conditions[0].status");
-  expect_interpret_invalid(f,
-                           "{\"status\":{\"conditions\":[{\"type\":"
-                           "\"Succeeded\",\"status\":\"Maybe\"}]}}",
-                           "status.conditions[0]");
-  expect_interpret_invalid(f, "{\"status\":{\"startTime\":1}}",
-                           "status.startTime");
-  expect_interpret_invalid(f, "not json", NULL);
+  test_expect_malformed_status(&f->t, "Succeeded",
+                               "{\"status\":{\"conditions\":[{\"type\":"
+                               "\"Succeeded\",\"status\":\"Maybe\"}]}}",
+                               "status.conditions[0]");
 }
 
 /* ---- cancel ------------------------------------------------------------- */
@@ -993,39 +794,36 @@ static void test_cancel_writes_the_cancelled_status_patch(void **state)
 {
   struct fixture *f = *state;
   char *run = test_read_data("tekton", "status/running.json");
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->engine->cancel(f->instance, run, strlen(run), &out, &err),
-                   WFE_OK);
-  test_assert_json_equal(wfe_buf_str(&out),
-                         "{\"spec\":{\"status\":\"Cancelled\"}}", "cancel");
-  wfe_buf_free(&out);
+  test_check_cancel(&f->t, run, "{\"spec\":{\"status\":\"Cancelled\"}}",
+                    "cancel");
   free(run);
 }
 
 static void test_engine_describes_its_run_type(void **state)
 {
   struct fixture *f = *state;
-  assert_string_equal(f->engine->name, "tekton");
-  assert_string_equal(f->engine->run_type->api_version, "tekton.dev/v1");
-  assert_string_equal(f->engine->run_type->kind, "PipelineRun");
-  assert_string_equal(f->engine->run_type->resource, "pipelineruns");
-  assert_true(f->engine->run_type->has_status_subresource);
+  test_check_run_type(f->t.engine, "tekton", "tekton.dev/v1", "PipelineRun",
+                      "pipelineruns", true);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(test) TEST_ENGINE_CASE(test, setup)
+#define GOLDEN(test, name)                                                     \
+  TEST_GOLDEN_CASE(test, setup, "tekton", name, "pipelinerun.json")
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_render_pins_the_bundle_to_the_given_digest),
-      T(test_render_uses_the_image_as_is_without_a_digest),
-      T(test_render_keeps_an_image_that_carries_the_same_digest),
-      T(test_render_sorts_params_by_name),
-      T(test_render_keeps_unicode_quotes_and_newlines_in_values),
-      T(test_render_names_a_253_character_execution_within_63),
-      T(test_render_sets_the_task_run_service_account),
-      T(test_render_hashes_an_empty_uid_when_offline),
+      GOLDEN(test_render_pins_the_bundle_to_the_given_digest, "digest"),
+      GOLDEN(test_render_uses_the_image_as_is_without_a_digest, "no-digest"),
+      GOLDEN(test_render_keeps_an_image_that_carries_the_same_digest,
+             "same-digest"),
+      GOLDEN(test_render_sorts_params_by_name, "many-params"),
+      GOLDEN(test_render_keeps_unicode_quotes_and_newlines_in_values,
+             "unicode-values"),
+      GOLDEN(test_render_names_a_253_character_execution_within_63,
+             "long-name"),
+      GOLDEN(test_render_sets_the_task_run_service_account, "service-account"),
+      GOLDEN(test_render_hashes_an_empty_uid_when_offline, "offline-no-uid"),
       T(test_render_uses_the_configured_pipeline_name),
       T(test_render_output_is_deterministic),
       T(test_render_name_is_a_dns_label_for_any_name),

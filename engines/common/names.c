@@ -1,23 +1,24 @@
 /*
- * Names the Tekton engine checks or makes: Kubernetes DNS-1123 names, OCI
- * image references (the bundle a Pipeline comes from), and the PipelineRun
- * name derived from a WorkflowExecution's identity. Pure functions, no
- * allocation.
+ * Names the engines check or make: Kubernetes DNS-1123 names, OCI image
+ * references (a Tekton bundle, a Job's container image), and the run name
+ * derived from a WorkflowExecution's identity. Pure functions; only the run
+ * name allocates (the identity it hashes).
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include "tekton.h"
+#include "engine_kit.h"
 
 /* The longest image reference accepted, and the longest repository name
  * (registry and path) as the distribution reference grammar caps it. */
-#define TK_IMAGE_MAX 1024
-#define TK_IMAGE_NAME_MAX 255
-#define TK_TAG_MAX 128
+#define EK_IMAGE_MAX 1024
+#define EK_IMAGE_NAME_MAX 255
+#define EK_TAG_MAX 128
 
 /* The run name: prefix, '-', and this many hex digits of the identity's
  * SHA-256 (40 bits; the prefix already separates most names). */
-#define TK_NAME_HASH_LEN 10
-#define TK_NAME_PREFIX_MAX (TK_DNS_LABEL_MAX - 1 - TK_NAME_HASH_LEN)
+#define EK_NAME_HASH_LEN 10
+#define EK_NAME_PREFIX_MAX (EK_DNS_LABEL_MAX - 1 - EK_NAME_HASH_LEN)
 
 static int is_lower_alnum(char c)
 {
@@ -36,7 +37,7 @@ static int is_lower_hex(char c)
 
 static int is_label(const char *s, size_t len)
 {
-  if (len == 0 || len > TK_DNS_LABEL_MAX || !is_lower_alnum(s[0]) ||
+  if (len == 0 || len > EK_DNS_LABEL_MAX || !is_lower_alnum(s[0]) ||
       !is_lower_alnum(s[len - 1]))
     return 0;
   for (size_t i = 0; i < len; i++)
@@ -45,17 +46,17 @@ static int is_label(const char *s, size_t len)
   return 1;
 }
 
-int tk_is_dns_label(const char *s)
+int ek_is_dns_label(const char *s)
 {
   return s && is_label(s, strlen(s));
 }
 
-int tk_is_dns_subdomain(const char *s)
+int ek_is_dns_subdomain(const char *s)
 {
   if (!s)
     return 0;
   size_t len = strlen(s);
-  if (len == 0 || len > TK_DNS_SUBDOMAIN_MAX)
+  if (len == 0 || len > EK_DNS_SUBDOMAIN_MAX)
     return 0;
   /* Kubernetes' subdomain rule: labels of [a-z0-9-] that start and end
    * alphanumeric, joined by dots (a label may exceed 63 here). */
@@ -74,6 +75,17 @@ int tk_is_dns_subdomain(const char *s)
   }
 }
 
+int ek_is_identifier(const char *name, const char *extra)
+{
+  char c = name[0];
+  if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
+    return 0;
+  for (const char *p = name; *p; p++)
+    if (!is_alnum(*p) && *p != '_' && !strchr(extra, *p))
+      return 0;
+  return 1;
+}
+
 static int is_hex_run(const char *s, size_t len)
 {
   for (size_t i = 0; i < len; i++)
@@ -82,7 +94,7 @@ static int is_hex_run(const char *s, size_t len)
   return 1;
 }
 
-int tk_is_sha256_digest(const char *digest, size_t len)
+int ek_is_sha256_digest(const char *digest, size_t len)
 {
   return len == 7 + 64 && memcmp(digest, "sha256:", 7) == 0 &&
          is_hex_run(digest + 7, 64);
@@ -91,7 +103,7 @@ int tk_is_sha256_digest(const char *digest, size_t len)
 /* The digests the OCI image spec registers: sha256 and sha512. */
 static int is_image_digest(const char *digest, size_t len)
 {
-  if (tk_is_sha256_digest(digest, len))
+  if (ek_is_sha256_digest(digest, len))
     return 1;
   return len == 7 + 128 && memcmp(digest, "sha512:", 7) == 0 &&
          is_hex_run(digest + 7, 128);
@@ -99,7 +111,7 @@ static int is_image_digest(const char *digest, size_t len)
 
 static int is_tag(const char *s, size_t len)
 {
-  if (len == 0 || len > TK_TAG_MAX || s[0] == '.' || s[0] == '-')
+  if (len == 0 || len > EK_TAG_MAX || s[0] == '.' || s[0] == '-')
     return 0;
   for (size_t i = 0; i < len; i++)
     if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
@@ -199,7 +211,7 @@ static const char *name_problem(const char *name, size_t len)
 {
   if (len == 0)
     return "the repository name is empty";
-  if (len > TK_IMAGE_NAME_MAX)
+  if (len > EK_IMAGE_NAME_MAX)
     return "the repository name is longer than 255 characters";
   const char *end = name + len, *component = name;
   const char *slash = memchr(name, '/', len);
@@ -221,7 +233,7 @@ static const char *name_problem(const char *name, size_t len)
   }
 }
 
-int tk_parse_image(const char *image, struct tk_image_ref *out,
+int ek_parse_image(const char *image, struct ek_image_ref *out,
                    const char **problem)
 {
   memset(out, 0, sizeof(*out));
@@ -229,7 +241,7 @@ int tk_parse_image(const char *image, struct tk_image_ref *out,
   *problem = NULL;
   if (len == 0)
     *problem = "it must not be empty";
-  else if (len > TK_IMAGE_MAX)
+  else if (len > EK_IMAGE_MAX)
     *problem = "it is longer than 1024 characters";
   for (size_t i = 0; !*problem && i < len; i++)
     if ((unsigned char)image[i] <= ' ' || image[i] == 0x7f)
@@ -272,14 +284,13 @@ int tk_parse_image(const char *image, struct tk_image_ref *out,
   return 0;
 }
 
-void tk_run_name(const wfe_host *host, const char *namespace_name,
-                 const char *name, const char *uid,
-                 char out[TK_DNS_LABEL_MAX + 1])
+/* The name made a label: lowercase, every other character (the dots of a
+ * subdomain above all) a '-', no leading '-', cut, no trailing '-'; "wfe"
+ * when nothing is left. Returns its length. */
+static size_t name_prefix(const char *name, char out[EK_NAME_PREFIX_MAX + 1])
 {
   size_t n = 0;
-  /* The name made a label: lowercase, every other character (the dots of a
-   * subdomain above all) a '-', no leading '-', cut, no trailing '-'. */
-  for (const char *p = name; *p && n < TK_NAME_PREFIX_MAX; p++) {
+  for (const char *p = name; *p && n < EK_NAME_PREFIX_MAX; p++) {
     char c = *p;
     if (c >= 'A' && c <= 'Z')
       c = (char)(c - 'A' + 'a');
@@ -295,26 +306,32 @@ void tk_run_name(const wfe_host *host, const char *namespace_name,
     memcpy(out, "wfe", 3);
     n = 3;
   }
+  return n;
+}
 
+int ek_run_name(const wfe_host *host, const char *namespace_name,
+                const char *name, const char *uid,
+                char out[EK_DNS_LABEL_MAX + 1])
+{
+  size_t n = name_prefix(name, out);
   /* The identity hashed, so a recreated execution (new uid) or the same
    * name in another namespace gets another run. */
-  char hex[65];
   size_t ns_len = strlen(namespace_name), name_len = strlen(name);
   size_t uid_len = strlen(uid);
   size_t identity_len = ns_len + 1 + name_len + 1 + uid_len;
-  char identity[TK_DNS_SUBDOMAIN_MAX * 2 + 128 + 3];
-  if (identity_len < sizeof(identity)) {
-    memcpy(identity, namespace_name, ns_len);
-    identity[ns_len] = '/';
-    memcpy(identity + ns_len + 1, name, name_len);
-    identity[ns_len + 1 + name_len] = '/';
-    memcpy(identity + ns_len + name_len + 2, uid, uid_len);
-    host->sha256_hex(identity, identity_len, hex);
-  } else {
-    /* Longer than any valid identity; the caller checked lengths. */
-    host->sha256_hex(name, name_len, hex);
-  }
+  char *identity = malloc(identity_len);
+  if (!identity)
+    return -1;
+  memcpy(identity, namespace_name, ns_len);
+  identity[ns_len] = '/';
+  memcpy(identity + ns_len + 1, name, name_len);
+  identity[ns_len + 1 + name_len] = '/';
+  memcpy(identity + ns_len + name_len + 2, uid, uid_len);
+  char hex[65];
+  host->sha256_hex(identity, identity_len, hex);
+  free(identity);
   out[n++] = '-';
-  memcpy(out + n, hex, TK_NAME_HASH_LEN);
-  out[n + TK_NAME_HASH_LEN] = '\0';
+  memcpy(out + n, hex, EK_NAME_HASH_LEN);
+  out[n + EK_NAME_HASH_LEN] = '\0';
+  return 0;
 }
