@@ -729,6 +729,22 @@ static int report_terminal(struct pass *p, const struct status_change *change,
   return 0;
 }
 
+/* A reading that depends on time (an image pull given a grace period) asks
+ * to be read again after "recheckAfterSeconds" even when the run does not
+ * change: 1 s to 1 h, never later than the resync. */
+static void recheck_when_asked(json_object *reading,
+                               struct wfe_reconcile_result *result)
+{
+  json_object *after = wfe_json_get(reading, "recheckAfterSeconds");
+  if (!json_object_is_type(after, json_type_int))
+    return;
+  int64_t seconds = json_object_get_int64(after);
+  seconds = seconds < 1 ? 1 : seconds > 3600 ? 3600 : seconds;
+  if (result->requeue_after_ms <= 0 ||
+      seconds * 1000 < result->requeue_after_ms)
+    result->requeue_after_ms = (long)(seconds * 1000);
+}
+
 /* Writes what the engine's reading of the run says. */
 static int report_run(struct pass *p, json_object *run, json_object *reading,
                       struct wfe_reconcile_result *result)
@@ -768,6 +784,8 @@ static int report_run(struct pass *p, json_object *run, json_object *reading,
   rc = terminal ? report_terminal(p, &change, wfe_buf_str(&event_text))
                 : report_running(p, &change, reason != NULL,
                                  wfe_buf_str(&event_text), result);
+  if (!rc && !terminal)
+    recheck_when_asked(reading, result);
   json_object_put(ref);
   wfe_buf_free(&status_text);
   wfe_buf_free(&event_text);
