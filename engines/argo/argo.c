@@ -1,240 +1,158 @@
 /*
- * The Argo Workflows engine plugin. It loads and dispatches through the same
- * ABI as every engine, reads a Workflow's status and writes its stop patch,
- * but it cannot render yet: Argo cannot run a Pipeline bundle, and mapping
- * WorkflowExecutions onto WorkflowTemplates is not built. Any execution asking
- * for it fails with a clear, permanent NotImplemented error.
+ * The Argo engine plugin: its descriptor and entry point, the instance life
+ * cycle (configuration), cancel and describe. The operations that read
+ * WorkflowExecutions and Workflows live in render.c, interpret.c and
+ * nodes.c.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-#include <wfe/engine.h>
-
-#include "engine_kit.h"
+#include "argo.h"
 
 #ifndef ARGO_VERSION
 #define ARGO_VERSION "0.0.0"
 #endif
 
-#define ARGO_ENGINE_NAME "argo"
 #define ARGO_DESCRIPTION                                                       \
-  "Runs WorkflowExecutions as Argo Workflows (not implemented yet: render "    \
-  "fails with NotImplemented)"
+  "Runs each WorkflowExecution as an Argo Workflows Workflow of the "          \
+  "WorkflowTemplate its workflowId names, with its parameters as the "         \
+  "Workflow's arguments"
 
-/* An instance holds the host table only: the engine takes no configuration. */
-struct argo_engine {
-  const wfe_host *host;
-};
+#define ARGO_CONFIG "argo engine configuration"
+#define ARGO_DEADLINE_MIN 1
+#define ARGO_DEADLINE_MAX 604800
+#define ARGO_DEADLINE_DEFAULT 3600
 
-static int refuse_config_key(const struct ek_ctx *ctx, void *instance,
-                             const char *key, json_object *value)
+static void set_defaults(void *instance)
 {
-  return ek_fail(ctx, WFE_E_INVALID, "UnknownConfigKey", key,
-                 "argo engine configuration: unknown key \"%.200s\" (the argo "
-                 "engine takes no configuration)",
-                 key);
+  struct argo_engine *engine = instance;
+  engine->active_deadline_seconds = ARGO_DEADLINE_DEFAULT;
 }
 
-static int32_t argo_create(const wfe_host *host, const char *config_json,
-                           size_t config_len, void **out, wfe_error *err)
+static int apply_deadline(const struct ek_ctx *ctx, struct argo_engine *engine,
+                          const char *key, json_object *value)
 {
-  return ek_create(host, config_json, config_len, "argo engine configuration",
-                   sizeof(struct argo_engine), NULL, refuse_config_key, out,
-                   err);
+  int64_t seconds = json_object_get_int64(value);
+  if (!json_object_is_type(value, json_type_int) ||
+      seconds < ARGO_DEADLINE_MIN || seconds > ARGO_DEADLINE_MAX)
+    return ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
+                   ARGO_CONFIG ": %s must be an integer from %d to %d", key,
+                   ARGO_DEADLINE_MIN, ARGO_DEADLINE_MAX);
+  engine->active_deadline_seconds = seconds;
+  return WFE_OK;
 }
 
-static void argo_destroy(void *instance)
+static int apply_cluster_scope(const struct ek_ctx *ctx,
+                               struct argo_engine *engine, const char *key,
+                               json_object *value)
 {
-  free(instance);
+  if (!json_object_is_type(value, json_type_boolean))
+    return ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
+                   ARGO_CONFIG ": %s must be a boolean (true: the templates "
+                               "are ClusterWorkflowTemplates)",
+                   key);
+  engine->cluster_scope = json_object_get_boolean(value);
+  return WFE_OK;
 }
 
-/* Argo's parameter names: ^[-a-zA-Z0-9_]+$. */
-static int is_argo_param_name(const char *name)
+static int check_template(const struct ek_ctx *ctx, const char *workflow_id,
+                          json_object *name)
 {
-  if (!*name)
-    return 0;
-  for (const char *p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-      return 0;
-  return 1;
-}
-
-static int check_parameter(const struct ek_ctx *ctx, const char *name,
-                           json_object *value)
-{
-  char *field = ek_parameter_field(name);
+  if (json_object_is_type(name, json_type_string) &&
+      ek_is_dns_subdomain(json_object_get_string(name)))
+    return WFE_OK;
+  char *field = ek_strdup_printf("templates.%s", workflow_id);
   if (!field)
     return ek_nomem(ctx);
-  int rc = WFE_OK;
-  if (!is_argo_param_name(name))
-    rc = ek_fail(ctx, WFE_E_INVALID, "InvalidParameterName", field,
-                 "%s: Argo parameter names contain only letters, digits, "
-                 "'-' and '_'",
-                 field);
-  else if (!json_object_is_type(value, json_type_string))
-    rc = ek_fail(ctx, WFE_E_INVALID, "InvalidParameterValue", field,
-                 "%s must be a string", field);
+  int rc = ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", field,
+                   ARGO_CONFIG ": %s must be a WorkflowTemplate name, a "
+                               "DNS-1123 subdomain: at most 253 lowercase "
+                               "letters, digits, '-' and '.', starting and "
+                               "ending with a letter or digit",
+                   field);
   free(field);
   return rc;
 }
 
-static int check_parameters(const struct ek_ctx *ctx, json_object *execution)
+/* Only checks: the map is taken once every key is accepted (take_templates),
+ * as the kit frees a refused instance without asking the engine. */
+static int check_templates(const struct ek_ctx *ctx, const char *key,
+                           json_object *value)
 {
-  json_object *spec, *parameters;
-  int rc = ek_member(ctx, execution, "", "spec", json_type_object, 0, &spec);
-  if (rc == WFE_OK)
-    rc = ek_member(ctx, spec, "spec", "parameters", json_type_object, 0,
-                   &parameters);
-  if (rc != WFE_OK || !parameters)
-    return rc;
-  json_object_object_foreach(parameters, key, value)
+  if (!json_object_is_type(value, json_type_object))
+    return ek_fail(ctx, WFE_E_INVALID, "InvalidConfig", key,
+                   ARGO_CONFIG ": %s must be an object mapping workflowIds to "
+                               "WorkflowTemplate names",
+                   key);
+  json_object_object_foreach(value, workflow_id, name)
   {
-    rc = check_parameter(ctx, key, value);
+    int rc = check_template(ctx, workflow_id, name);
     if (rc != WFE_OK)
       return rc;
   }
   return WFE_OK;
 }
 
-static int32_t argo_validate(void *instance, const char *execution_json,
-                             size_t execution_len, wfe_error *err)
+static int apply_config_key(const struct ek_ctx *ctx, void *instance,
+                            const char *key, json_object *value)
 {
-  struct ek_ctx ctx;
-  json_object *execution = NULL;
-  int rc = ek_ctx_open(instance, err, &ctx);
+  if (strcmp(key, "activeDeadlineSeconds") == 0)
+    return apply_deadline(ctx, instance, key, value);
+  if (strcmp(key, "clusterScope") == 0)
+    return apply_cluster_scope(ctx, instance, key, value);
+  if (strcmp(key, "templates") == 0)
+    return check_templates(ctx, key, value);
+  return ek_fail(ctx, WFE_E_INVALID, "UnknownConfigKey", key,
+                 ARGO_CONFIG ": unknown key \"%.200s\" (known: "
+                             "activeDeadlineSeconds, clusterScope, templates)",
+                 key);
+}
+
+/* Takes the checked `templates` map of the configuration into `engine`. */
+static int take_templates(const struct ek_ctx *ctx, struct argo_engine *engine,
+                          const char *config_json, size_t config_len)
+{
+  json_object *config, *templates;
+  if (!config_json || config_len == 0)
+    return WFE_OK;
+  int rc = ek_parse(ctx, config_json, config_len, ARGO_CONFIG, "InvalidConfig",
+                    &config);
   if (rc == WFE_OK)
-    rc = ek_parse(&ctx, execution_json, execution_len, "WorkflowExecution",
-                  "InvalidJSON", &execution);
-  if (rc == WFE_OK)
-    rc = check_parameters(&ctx, execution);
-  json_object_put(execution);
+    rc = ek_member(ctx, config, "", "templates", json_type_object, 0,
+                   &templates);
+  if (rc == WFE_OK && templates)
+    engine->templates = json_object_get(templates);
+  json_object_put(config);
   return rc;
 }
 
-static int32_t argo_render(void *instance, const char *execution_json,
-                           size_t execution_len, wfe_buf *out, wfe_error *err)
+static void argo_destroy(void *instance)
 {
-  struct ek_ctx ctx;
-  int rc = ek_ctx_open(instance, err, &ctx);
-  return rc ? rc
-            : ek_fail(&ctx, WFE_E_UNSUPPORTED, "NotImplemented",
-                      "spec.workflowRef.engine",
-                      "the argo engine is not implemented yet: "
-                      "WorkflowExecutions cannot run on Argo Workflows in this "
-                      "release (use engine \"tekton\")");
+  struct argo_engine *engine = instance;
+  if (engine)
+    json_object_put(engine->templates);
+  free(engine);
 }
 
-/* ---- interpret ---------------------------------------------------------- */
-
-/* Argo's deadline messages: the workflow's activeDeadlineSeconds, a step's
- * deadline, a retry strategy's maxDuration, a pod's activeDeadlineSeconds. */
-static int is_deadline_message(const char *message)
+static int32_t argo_create(const wfe_host *host, const char *config_json,
+                           size_t config_len, void **out, wfe_error *err)
 {
-  static const char *const markers[] = {
-      "activeDeadlineSeconds",
-      "exceeded its deadline",
-      "Max duration limit exceeded",
-      "longer than the specified deadline",
-  };
-  for (size_t i = 0; message && i < sizeof(markers) / sizeof(markers[0]); i++)
-    if (strstr(message, markers[i]))
-      return 1;
-  return 0;
-}
-
-struct argo_verdict {
-  const char *phase;
-  const char *outcome; /* NULL while running */
-  const char *reason;
-};
-
-/* Maps status.phase; returns -1 for a phase Argo does not have. */
-static int classify(const char *phase, const char *message,
-                    struct argo_verdict *out)
-{
-  if (!phase || !*phase || strcmp(phase, "Pending") == 0)
-    *out = (struct argo_verdict){"Running", NULL, "Pending"};
-  else if (strcmp(phase, "Running") == 0)
-    *out = (struct argo_verdict){"Running", NULL, "Running"};
-  else if (strcmp(phase, "Succeeded") == 0)
-    *out = (struct argo_verdict){"Completed", "Success", "Succeeded"};
-  else if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0)
-    *out = (struct argo_verdict){
-        "Failed", is_deadline_message(message) ? "Timeout" : "Failed", phase};
-  else
-    return -1;
-  return 0;
-}
-
-/* The status members interpret reads, each a string or absent. */
-struct argo_status {
-  const char *phase;
-  const char *message;
-  const char *started_at;
-  const char *finished_at;
-};
-
-static int read_status(const struct ek_ctx *ctx, json_object *workflow,
-                       struct argo_status *out)
-{
-  json_object *status;
-  int rc = ek_member(ctx, workflow, "", "status", json_type_object, 0, &status);
+  struct ek_ctx ctx = {host, err};
+  int rc = ek_create(host, config_json, config_len, ARGO_CONFIG,
+                     sizeof(struct argo_engine), set_defaults, apply_config_key,
+                     out, err);
   if (rc == WFE_OK)
-    rc = ek_member_string(ctx, status, "status", "phase", 0, &out->phase);
-  if (rc == WFE_OK)
-    rc = ek_member_string(ctx, status, "status", "message", 0, &out->message);
-  if (rc == WFE_OK)
-    rc = ek_member_string(ctx, status, "status", "startedAt", 0,
-                          &out->started_at);
-  if (rc == WFE_OK)
-    rc = ek_member_string(ctx, status, "status", "finishedAt", 0,
-                          &out->finished_at);
-  return rc;
-}
-
-static json_object *new_result(const struct argo_verdict *verdict,
-                               const struct argo_status *status)
-{
-  json_object *result = json_object_new_object();
-  if (result &&
-      (ek_add_string(result, "phase", verdict->phase) ||
-       ek_add_optional(result, "outcome", verdict->outcome) ||
-       ek_add_optional(result, "reason", verdict->reason) ||
-       ek_add_optional(result, "message", status->message) ||
-       ek_add_optional(result, "startTime", status->started_at) ||
-       ek_add_optional(result, "completionTime", status->finished_at))) {
-    json_object_put(result);
-    return NULL;
+    rc = take_templates(&ctx, *out, config_json, config_len);
+  if (rc != WFE_OK) {
+    argo_destroy(*out);
+    *out = NULL;
   }
-  return result;
+  return rc;
 }
 
-static int interpret_workflow(const struct ek_ctx *ctx, const void *instance,
-                              json_object *workflow, json_object **out)
-{
-  struct argo_status status = {NULL, NULL, NULL, NULL};
-  struct argo_verdict verdict;
-  int rc = read_status(ctx, workflow, &status);
-  if (rc != WFE_OK)
-    return rc;
-  if (classify(status.phase, status.message, &verdict) != 0)
-    return ek_fail(ctx, WFE_E_INVALID, "InvalidField", "status.phase",
-                   "status.phase \"%.100s\" is not an Argo Workflow phase",
-                   status.phase);
-  *out = new_result(&verdict, &status);
-  return *out ? WFE_OK : ek_nomem(ctx);
-}
-
-static int32_t argo_interpret(void *instance, const char *run_json,
-                              size_t run_len, wfe_buf *out, wfe_error *err)
-{
-  return ek_answer(instance, run_json, run_len, "Workflow", "InvalidJSON",
-                   interpret_workflow, out, err);
-}
-
-/* Stop, not Terminate: Argo still runs the workflow's exit handlers. */
+/* Stop, not Terminate: the workflow-controller stops the running pods and
+ * starts no more steps, but still runs the Workflow's exit handlers. */
 static int32_t argo_cancel(void *instance, const char *run_json, size_t run_len,
                            wfe_buf *out, wfe_error *err)
 {
@@ -244,24 +162,64 @@ static int32_t argo_cancel(void *instance, const char *run_json, size_t run_len,
             : ek_emit_text(&ctx, "{\"spec\":{\"shutdown\":\"Stop\"}}", out);
 }
 
+/* A copy of the map (the instance's own object is shared by concurrent
+ * operations and is not handed out). */
+static json_object *new_templates(const struct argo_engine *engine)
+{
+  json_object *templates = json_object_new_object();
+  if (!templates || !engine->templates)
+    return templates;
+  json_object_object_foreach(engine->templates, workflow_id, name)
+  {
+    if (ek_add_string(templates, workflow_id, json_object_get_string(name))) {
+      json_object_put(templates);
+      return NULL;
+    }
+  }
+  return templates;
+}
+
+static json_object *new_config(const struct argo_engine *engine)
+{
+  json_object *config = json_object_new_object();
+  if (config && (ek_add_int(config, "activeDeadlineSeconds",
+                            engine->active_deadline_seconds) ||
+                 ek_add_bool(config, "clusterScope", engine->cluster_scope) ||
+                 ek_add(config, "templates", new_templates(engine)))) {
+    json_object_put(config);
+    return NULL;
+  }
+  return config;
+}
+
+static json_object *new_description(const struct argo_engine *engine)
+{
+  json_object *description = json_object_new_object();
+  if (description &&
+      (ek_add_string(description, "name", ARGO_ENGINE_NAME) ||
+       ek_add_string(description, "version", ARGO_VERSION) ||
+       ek_add_string(description, "description", ARGO_DESCRIPTION) ||
+       ek_add(description, "config", new_config(engine)))) {
+    json_object_put(description);
+    return NULL;
+  }
+  return description;
+}
+
 static int32_t argo_describe(void *instance, wfe_buf *out, wfe_error *err)
 {
   struct ek_ctx ctx;
   int rc = ek_ctx_open(instance, err, &ctx);
-  return rc ? rc
-            : ek_emit_text(&ctx,
-                           "{\"name\":\"" ARGO_ENGINE_NAME
-                           "\",\"version\":\"" ARGO_VERSION
-                           "\",\"description\":\"" ARGO_DESCRIPTION
-                           "\",\"config\":{}}",
-                           out);
+  return rc ? rc : ek_emit_owned(&ctx, new_description(instance), out);
 }
 
+/* Workflows have no status subresource: the workflow-controller writes the
+ * whole object. */
 static const wfe_run_type workflow_run_type = {
     .struct_size = sizeof(wfe_run_type),
-    .api_version = "argoproj.io/v1alpha1",
-    .kind = "Workflow",
-    .resource = "workflows",
+    .api_version = ARGO_RUN_API_VERSION,
+    .kind = ARGO_RUN_KIND,
+    .resource = ARGO_RUN_RESOURCE,
     .has_status_subresource = 0,
 };
 

@@ -75,9 +75,10 @@ check "render of an unknown engine lists the loaded engines" \
   eval 'run 1 render --plugins-dir "$plugins" -f "$work/flux.yaml" &&
         has err "engine \"flux\" is not loaded (loaded engines: argo, job, tekton)"'
 sample argo 's/^  workflowRef:/  workflowRef:\n    engine: argo/'
-check "render with argo says it is not implemented" \
-  eval 'run 1 render --plugins-dir "$plugins" -f "$work/argo.yaml" &&
-        has err "not implemented"'
+check "render with argo prints a Workflow of the workflow's template" \
+  eval 'run 0 render --plugins-dir "$plugins" -f "$work/argo.yaml" &&
+        has out "\"kind\":\"Workflow\"" && has out "\"workflowTemplateRef\":{" &&
+        has out "\"name\":\"restart-pod\""'
 sample pinned 's/restart-pod:1.4.0$/restart-pod:1.4.0@sha256:0000000000000000000000000000000000000000000000000000000000000000/'
 check "render refuses an image pinned to another digest" \
   eval 'run 1 render --plugins-dir "$plugins" -f "$work/pinned.yaml" &&

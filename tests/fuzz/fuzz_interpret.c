@@ -1,8 +1,8 @@
-/* Fuzzes an engine's (WFE_FUZZ_ENGINE: tekton, job) reading of run objects
- * (a PipelineRun's or a Job's status, as a cluster may hand it over), its
- * cancel patch, and the core's check of its answer. What the engine lists
- * (a Job's pods) is the input again: a seed that is a run and a list at once
- * ("status" and "items") reaches the reading of both. */
+/* Fuzzes an engine's (WFE_FUZZ_ENGINE: tekton, job, argo) reading of run
+ * objects (a PipelineRun's, a Job's or a Workflow's status, as a cluster may
+ * hand it over), its cancel patch, and the core's check of its answer. What
+ * the engine lists (a Job's pods) is the input again: a seed that is a run
+ * and a list at once ("status" and "items") reaches the reading of both. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

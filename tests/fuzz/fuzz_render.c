@@ -1,7 +1,6 @@
-/* Fuzzes rendering through an engine (WFE_FUZZ_ENGINE: tekton, job) with
- * WorkflowExecution JSON:
- * the contract check, the engine's validate and render, the checks of the
- * engine's answer and the run's identity. */
+/* Fuzzes rendering through an engine (WFE_FUZZ_ENGINE: tekton, job, argo)
+ * with WorkflowExecution JSON: the contract check, the engine's validate and
+ * render, the checks of the engine's answer and the run's identity. */
 #include <stddef.h>
 #include <stdint.h>
 

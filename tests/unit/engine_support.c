@@ -215,6 +215,68 @@ void test_check_golden_case(void **state)
   test_check_golden(t, golden->subdir, golden->name, golden->suffix);
 }
 
+void test_check_describe(struct test_engine *t, const char *name,
+                         const char *expected_config)
+{
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(t->engine->describe(t->instance, &out, &err), WFE_OK);
+  json_object *doc = json_tokener_parse(wfe_buf_str(&out));
+  assert_non_null(doc);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(doc, "name")), name);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(doc, "version")),
+      WFE_VERSION);
+  assert_non_null(json_object_object_get(doc, "description"));
+  test_assert_json_equal(
+      json_object_to_json_string(json_object_object_get(doc, "config")),
+      expected_config, "config");
+  json_object_put(doc);
+  wfe_buf_free(&out);
+}
+
+json_object *test_render_doc(struct test_engine *t, json_object *execution)
+{
+  const char *text = json_object_to_json_string(execution);
+  struct wfe_buf out = WFE_BUF_INIT;
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (test_call_render(t, text, &out, &err) != WFE_OK)
+    fail_msg("render: %s", wfe_error_message(&err));
+  json_object *run = json_tokener_parse(wfe_buf_str(&out));
+  assert_non_null(run);
+  wfe_buf_free(&out);
+  json_object_put(execution);
+  return run;
+}
+
+const char *test_run_name(json_object *run)
+{
+  return json_object_get_string(
+      json_object_object_get(json_object_object_get(run, "metadata"), "name"));
+}
+
+void test_check_run_identity(struct test_engine *t, const char *subdir,
+                             const char *relative, const char *expected_name)
+{
+  json_object *other = test_read_json(subdir, relative);
+  test_set_path(other, "metadata.uid", json_object_new_string("another-uid"));
+  json_object *run = test_render_doc(t, test_read_json(subdir, relative));
+  json_object *renamed = test_render_doc(t, other);
+  assert_string_equal(test_run_name(run), expected_name);
+  assert_string_not_equal(test_run_name(renamed), expected_name);
+  const char *hash = strrchr(expected_name, '-');
+  assert_non_null(hash);
+  assert_memory_equal(test_run_name(renamed), expected_name,
+                      (size_t)(hash - expected_name) + 1);
+  json_object *metadata = json_object_object_get(run, "metadata");
+  assert_null(json_object_object_get(metadata, "namespace"));
+  assert_null(json_object_object_get(metadata, "labels"));
+  assert_null(json_object_object_get(metadata, "ownerReferences"));
+  json_object_put(run);
+  json_object_put(renamed);
+}
+
 void test_check_render_deterministic(struct test_engine *t, const char *subdir,
                                      const char *relative)
 {
@@ -264,6 +326,23 @@ char *test_expect_invalid(struct test_engine *t, json_object *doc,
   wfe_error_clear(&render_err);
   json_object_put(doc);
   return message;
+}
+
+void test_expect_invalid_edit(struct test_engine *t, json_object *doc,
+                              const char *path, const char *value,
+                              const char *reason, const char *field)
+{
+  json_object *parsed = NULL;
+  if (value) {
+    parsed = json_tokener_parse(value);
+    if (!parsed)
+      fail_msg("%s: %s is not JSON", path, value);
+  }
+  test_set_path(doc, path, parsed);
+  char *message = test_expect_invalid(t, doc, reason, field);
+  if (!strstr(message, field))
+    fail_msg("\"%s\" does not name %s", message, field);
+  free(message);
 }
 
 void test_expect_config_invalid(struct test_engine *t, const char *config,

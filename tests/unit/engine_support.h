@@ -117,6 +117,25 @@ void test_check_golden_case(void **state);
     }                                                                          \
   }
 
+/* The engine's describe: its name, the build's version, a description, and
+ * the configuration `expected_config` (JSON). */
+void test_check_describe(struct test_engine *t, const char *name,
+                         const char *expected_config);
+
+/* The parsed run rendered for `execution` (a document, consumed), which
+ * must render. */
+json_object *test_render_doc(struct test_engine *t, json_object *execution);
+
+/* The metadata.name of a rendered run, or NULL. */
+const char *test_run_name(json_object *run);
+
+/* Renders the execution <subdir>/<relative>: the run is named
+ * `expected_name` and leaves metadata.namespace, labels and ownerReferences
+ * to the host; the same execution with another uid gets another name with
+ * the same prefix (the name up to its hash). */
+void test_check_run_identity(struct test_engine *t, const char *subdir,
+                             const char *relative, const char *expected_name);
+
 /* Renders the execution <subdir>/<relative> twice: the same text. */
 void test_check_render_deterministic(struct test_engine *t, const char *subdir,
                                      const char *relative);
@@ -130,6 +149,13 @@ void test_check_valid(struct test_engine *t, const char *subdir,
  * (caller frees). */
 char *test_expect_invalid(struct test_engine *t, json_object *doc,
                           const char *reason, const char *field);
+
+/* Sets the member of `doc` (consumed) at the dotted `path` to the JSON text
+ * `value` (NULL: removes it), then test_expect_invalid with `reason` and
+ * `field`, and the message must name `field`. */
+void test_expect_invalid_edit(struct test_engine *t, json_object *doc,
+                              const char *path, const char *value,
+                              const char *reason, const char *field);
 
 /* Creating an instance from `config` fails with WFE_E_INVALID and `reason`,
  * leaving no instance; `field` (unless NULL) is the error's field and

@@ -129,22 +129,7 @@ static int setup(void **state)
 
 static void describe(struct fixture *f, const char *expected_config)
 {
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  assert_int_equal(f->t.engine->describe(f->t.instance, &out, &err), WFE_OK);
-  json_object *doc = json_tokener_parse(wfe_buf_str(&out));
-  assert_non_null(doc);
-  assert_string_equal(
-      json_object_get_string(json_object_object_get(doc, "name")), "job");
-  assert_string_equal(
-      json_object_get_string(json_object_object_get(doc, "version")),
-      WFE_VERSION);
-  assert_non_null(json_object_object_get(doc, "description"));
-  test_assert_json_equal(
-      json_object_to_json_string(json_object_object_get(doc, "config")),
-      expected_config, "config");
-  json_object_put(doc);
-  wfe_buf_free(&out);
+  test_check_describe(&f->t, "job", expected_config);
 }
 
 static void test_config_defaults_every_key(void **state)
@@ -235,16 +220,7 @@ static void test_render_output_is_deterministic(void **state)
 /* The parsed Job rendered for `execution` (a document, consumed). */
 static json_object *render_doc(struct fixture *f, json_object *execution)
 {
-  const char *text = json_object_to_json_string(execution);
-  struct wfe_buf out = WFE_BUF_INIT;
-  struct wfe_error err = WFE_ERROR_INIT;
-  if (test_call_render(&f->t, text, &out, &err) != WFE_OK)
-    fail_msg("render: %s", wfe_error_message(&err));
-  json_object *job = json_tokener_parse(wfe_buf_str(&out));
-  assert_non_null(job);
-  wfe_buf_free(&out);
-  json_object_put(execution);
-  return job;
+  return test_render_doc(&f->t, execution);
 }
 
 static json_object *valid_execution(void)
