@@ -101,6 +101,13 @@ int ek_emit_text(const struct ek_ctx *ctx, const char *text, wfe_buf *out);
  * as they come (a related object whose shape it does not insist on). */
 const char *ek_get_string(json_object *object, const char *key);
 
+/* The entry of `object`'s status.conditions whose type is `type` (borrowed),
+ * or NULL: conditions are found by type, never by position. */
+json_object *ek_condition(json_object *object, const char *type);
+
+/* Non-zero when that condition is there with status "True". */
+int ek_condition_true(json_object *object, const char *type);
+
 /* ---- instance.c ------------------------------------------------------- */
 
 /* Every engine instance made by ek_create begins with the host table it was

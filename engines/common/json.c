@@ -259,3 +259,27 @@ const char *ek_get_string(json_object *object, const char *key)
     return NULL;
   return json_object_get_string(value);
 }
+
+json_object *ek_condition(json_object *object, const char *type)
+{
+  json_object *status = NULL, *conditions = NULL;
+  if (!json_object_is_type(object, json_type_object) ||
+      !json_object_object_get_ex(object, "status", &status) ||
+      !json_object_is_type(status, json_type_object) ||
+      !json_object_object_get_ex(status, "conditions", &conditions) ||
+      !json_object_is_type(conditions, json_type_array))
+    return NULL;
+  for (size_t i = 0; i < json_object_array_length(conditions); i++) {
+    json_object *entry = json_object_array_get_idx(conditions, i);
+    const char *entry_type = ek_get_string(entry, "type");
+    if (entry_type && strcmp(entry_type, type) == 0)
+      return entry;
+  }
+  return NULL;
+}
+
+int ek_condition_true(json_object *object, const char *type)
+{
+  const char *status = ek_get_string(ek_condition(object, type), "status");
+  return status && strcmp(status, "True") == 0;
+}

@@ -161,19 +161,7 @@ static json_object *find_container(json_object *status, container_test_fn test)
  * evicted, drained), which the rendered podFailurePolicy ignores. */
 static int is_disrupted(json_object *pod)
 {
-  json_object *conditions = member(member(pod, "status"), "conditions");
-  size_t count = json_object_is_type(conditions, json_type_array)
-                     ? json_object_array_length(conditions)
-                     : 0;
-  for (size_t i = 0; i < count; i++) {
-    json_object *condition = json_object_array_get_idx(conditions, i);
-    const char *type = ek_get_string(condition, "type");
-    const char *status = ek_get_string(condition, "status");
-    if (type && status && strcmp(type, "DisruptionTarget") == 0 &&
-        strcmp(status, "True") == 0)
-      return 1;
-  }
-  return 0;
+  return ek_condition_true(pod, "DisruptionTarget");
 }
 
 /* When `pod` failed (and was not disrupted), its failure object into *out:

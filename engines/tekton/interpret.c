@@ -167,31 +167,13 @@ static int add_failed_step(json_object *task_run, const char *task_run_reason,
 static int task_run_failure(json_object *task_run, const char *task,
                             json_object **out)
 {
-  struct tk_condition condition = {NULL, NULL, NULL};
-  int found = 0, user_error = 0;
-  json_object *status = json_object_object_get(task_run, "status");
+  int user_error = 0;
   *out = NULL;
-  if (!json_object_is_type(status, json_type_object))
-    return 0;
-  json_object *conditions = json_object_object_get(status, "conditions");
-  size_t count = json_object_is_type(conditions, json_type_array)
-                     ? json_object_array_length(conditions)
-                     : 0;
-  for (size_t i = 0; i < count && !found; i++) {
-    json_object *entry = json_object_array_get_idx(conditions, i);
-    const char *type =
-        json_object_get_string(json_object_object_get(entry, "type"));
-    if (!type || strcmp(type, "Succeeded") != 0)
-      continue;
-    found = 1;
-    condition.status =
-        json_object_get_string(json_object_object_get(entry, "status"));
-    condition.reason =
-        json_object_get_string(json_object_object_get(entry, "reason"));
-    condition.message =
-        json_object_get_string(json_object_object_get(entry, "message"));
-  }
-  if (!found || !condition.status || strcmp(condition.status, "False") != 0 ||
+  json_object *entry = ek_condition(task_run, "Succeeded");
+  struct tk_condition condition = {ek_get_string(entry, "status"),
+                                   ek_get_string(entry, "reason"),
+                                   ek_get_string(entry, "message")};
+  if (!condition.status || strcmp(condition.status, "False") != 0 ||
       (condition.reason && strcmp(condition.reason, "TaskRunCancelled") == 0))
     return 0;
   json_object *failure = json_object_new_object();
