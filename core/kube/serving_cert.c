@@ -19,6 +19,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "names.h"
 #include "sha256.h"
 
 #define LOGGER "metrics"
@@ -175,7 +176,9 @@ static int generate(struct generation **out, struct wfe_error *err)
   int gr;
   if ((gr = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) == 0) {
     serial[0] &= 0x7f; /* a positive serial number */
-    gethostname(host, sizeof(host) - 1);
+    /* The pod's name, when it is one a certificate can carry. */
+    if (gethostname(host, sizeof(host) - 1) != 0 || !wfe_is_dns_subdomain(host))
+      host[0] = '\0';
   }
   if (gr < 0 || (gr = gnutls_x509_privkey_init(&key)) < 0 ||
       (gr = gnutls_x509_privkey_generate(

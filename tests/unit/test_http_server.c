@@ -89,15 +89,27 @@ static void reply_free(struct reply *reply)
   wfe_buf_free(&reply->headers);
 }
 
-static void assert_get(uint16_t port, const char *path, long status,
-                       const char *body)
+/* GET `path` (over HTTPS with `authorization` when `tls`) answers `status`
+ * and, when non-NULL, `body`; a 401 names the Bearer scheme. */
+static void assert_answer(uint16_t port, int tls, const char *path,
+                          const char *authorization, long status,
+                          const char *body)
 {
   struct reply reply;
-  request(port, "GET", path, &reply);
+  send_request(port, tls, "GET", path, authorization, &reply);
   assert_int_equal(reply.status, status);
   if (body)
     assert_string_equal(wfe_buf_str(&reply.body), body);
+  if (tls && status == 401)
+    assert_non_null(
+        strstr(wfe_buf_str(&reply.headers), "WWW-Authenticate: Bearer"));
   reply_free(&reply);
+}
+
+static void assert_get(uint16_t port, const char *path, long status,
+                       const char *body)
+{
+  assert_answer(port, 0, path, NULL, status, body);
 }
 
 static struct wfe_http_server *start(struct wfe_http_server_options *options)
@@ -298,15 +310,7 @@ static struct wfe_serving_cert *new_cert(const char *cert_file,
 static void assert_scrape(uint16_t port, const char *authorization, long status,
                           const char *body)
 {
-  struct reply reply;
-  request_tls(port, "/metrics", authorization, &reply);
-  assert_int_equal(reply.status, status);
-  if (body)
-    assert_string_equal(wfe_buf_str(&reply.body), body);
-  if (status == 401)
-    assert_non_null(
-        strstr(wfe_buf_str(&reply.headers), "WWW-Authenticate: Bearer"));
-  reply_free(&reply);
+  assert_answer(port, 1, "/metrics", authorization, status, body);
 }
 
 static void test_https_metrics_answer_as_the_authorizer_decides(void **state)
