@@ -4,11 +4,12 @@
 // data.phase (or the configured key), which whoever carries the run out
 // sets: "" runs, Succeeded, Failed (with data.message), TimedOut, and
 // Cancelled (what cancel writes). The same engine exists in Rust
-// (engines/rust); both pass wfe-engine-check with the vectors of
-// engines/go/echo/conformance.
+// (engines/rust) and in C (the engine template, engines/template); all three
+// answer the conformance vectors of engines/template/conformance.
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -69,8 +70,17 @@ type execution struct {
 	} `json:"spec"`
 }
 
+// isObject: raw is a JSON object (Unmarshal takes null for an empty one).
+func isObject(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
+}
+
 func read(raw []byte) (*execution, map[string]string, error) {
 	var x execution
+	if !isObject(raw) {
+		return nil, nil, wfe.Invalid("MalformedExecution", "", "the WorkflowExecution is not a JSON object")
+	}
 	if err := json.Unmarshal(raw, &x); err != nil {
 		return nil, nil, wfe.Invalid("MalformedExecution", "", "the WorkflowExecution is not JSON of its type: %v", err)
 	}
@@ -137,12 +147,21 @@ func (e *echo) Render(raw []byte) ([]byte, error) {
 
 func (e *echo) Interpret(raw []byte) ([]byte, error) {
 	var run struct {
-		Data map[string]string `json:"data"`
+		Data json.RawMessage `json:"data"`
+	}
+	if !isObject(raw) {
+		return nil, wfe.Invalid("MalformedRun", "", "the ConfigMap is not a JSON object")
 	}
 	if err := json.Unmarshal(raw, &run); err != nil {
 		return nil, wfe.Invalid("MalformedRun", "", "the ConfigMap is not JSON of its type: %v", err)
 	}
-	phase, message := run.Data[e.phaseKey], run.Data["message"]
+	var data map[string]string
+	if len(run.Data) > 0 {
+		if err := json.Unmarshal(run.Data, &data); err != nil {
+			return nil, wfe.Invalid("MalformedRun", "data", "data must map keys to strings")
+		}
+	}
+	phase, message := data[e.phaseKey], data["message"]
 	var doc map[string]string
 	switch phase {
 	case "":

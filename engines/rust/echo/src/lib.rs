@@ -124,7 +124,11 @@ impl Echo {
     /// digits of the SHA-256 of namespace/name/uid.
     fn run_name(&self, x: &Execution) -> String {
         let mut base: String = x.name.to_ascii_lowercase().replace('.', "-");
-        base.truncate(52);
+        let mut cut = base.len().min(52);
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        base.truncate(cut);
         let base = base.trim_end_matches('-');
         let id = format!("{}/{}/{}", x.namespace, x.name, x.uid);
         format!("{}-{}", base, &self.host.sha256_hex(id.as_bytes())[..10])
