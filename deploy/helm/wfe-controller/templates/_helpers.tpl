@@ -51,9 +51,29 @@ app.kubernetes.io/component: controller
 {{- end -}}
 {{- end -}}
 
-{{/* The port of a bind address (":9090", "0.0.0.0:9090"); empty for "0" (off). */}}
+{{/* The port of a bind address (":8443", "0.0.0.0:8443"); empty for "0" (off). */}}
 {{- define "wfe.port" -}}
 {{- if ne . "0" -}}{{- regexFind "[0-9]+$" . -}}{{- end -}}
+{{- end -}}
+
+{{/* The metrics port: config.metricsBindAddress's; empty when metrics are off. */}}
+{{- define "wfe.metricsPort" -}}
+{{- include "wfe.port" .Values.config.metricsBindAddress -}}
+{{- end -}}
+
+{{/* "true" when metrics are served over HTTPS (config.metricsSecure, unset: the controller's default, true). */}}
+{{- define "wfe.metricsSecure" -}}
+{{- if or (not (hasKey .Values.config "metricsSecure")) .Values.config.metricsSecure -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Secret of the metrics certificate (metrics.certificate.secretName, else <fullname>-metrics-cert). */}}
+{{- define "wfe.metricsCertSecret" -}}
+{{- default (printf "%s-metrics-cert" (include "wfe.fullname" .)) .Values.metrics.certificate.secretName -}}
+{{- end -}}
+
+{{/* The metrics Service's DNS name: the certificate's and the ServiceMonitor's serverName. */}}
+{{- define "wfe.metricsServiceHost" -}}
+{{- printf "%s-metrics.%s.svc" (include "wfe.fullname" .) .Release.Namespace -}}
 {{- end -}}
 
 {{/* The Lease's namespace: config.leaderElection.namespace, else the release's. */}}
