@@ -1,0 +1,127 @@
+/*
+ * Runs a check in a forked child, so that an engine that crashes, exits or
+ * hangs fails that one check with what happened, and the kit goes on. The
+ * child writes its verdict and reason into a pipe and ends with _exit: no
+ * atexit handler of the kit or the plugin runs twice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+enum { CHILD_PASSED = 0, CHILD_FAILED = 1, CHILD_SKIPPED = 2 };
+
+static void write_all(int fd, const char *data, size_t len)
+{
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return; /* the parent is gone: nobody to tell */
+    data += n;
+    len -= (size_t)n;
+  }
+}
+
+static void run_child(struct check_kit *kit, check_fn fn, const void *arg,
+                      unsigned timeout_s, int fd)
+{
+  alarm(timeout_s); /* SIGALRM's default action ends a hung check */
+  struct wfe_buf why = WFE_BUF_INIT;
+  int verdict = fn(kit, arg, &why);
+  write_all(fd, wfe_buf_str(&why), why.len);
+  _exit(verdict > 0   ? CHILD_PASSED
+        : verdict < 0 ? CHILD_SKIPPED
+                      : CHILD_FAILED);
+}
+
+static int read_all(int fd, struct wfe_buf *out)
+{
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return 0;
+    if (wfe_buf_append(out, chunk, (size_t)n))
+      return WFE_E_NOMEM;
+  }
+}
+
+/* Turns how the child ended into a result. */
+static int record(struct check_kit *kit, const char *name, int status,
+                  unsigned timeout_s, struct wfe_buf *why)
+{
+  int ok = 0, skip = 0, rc = 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_PASSED)
+    ok = 1;
+  else if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SKIPPED)
+    skip = 1;
+  else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    rc = wfe_buf_printf(why, "%stimed out after %u s", why->len ? "; " : "",
+                        timeout_s);
+  else if (WIFSIGNALED(status))
+    rc = wfe_buf_printf(why, "%sthe engine crashed: signal %d (%s)",
+                        why->len ? "; " : "", WTERMSIG(status),
+                        strsignal(WTERMSIG(status)));
+  else if (!(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_FAILED))
+    rc = wfe_buf_printf(why, "%sthe engine exited the process with status %d",
+                        why->len ? "; " : "", WEXITSTATUS(status));
+  if (!rc)
+    rc = check_report_add(&kit->report, name, ok, skip, wfe_buf_str(why));
+  return rc;
+}
+
+/* Under the kit's own valgrind run the checks stay in the process that
+ * valgrind watches: a leak in a child would only fail that child. */
+static int run_in_process(struct check_kit *kit, const char *name, check_fn fn,
+                          const void *arg)
+{
+  struct wfe_buf why = WFE_BUF_INIT;
+  int verdict = fn(kit, arg, &why);
+  int rc = check_report_add(&kit->report, name, verdict > 0, verdict < 0,
+                            wfe_buf_str(&why));
+  wfe_buf_free(&why);
+  return rc;
+}
+
+int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
+                   const void *arg, unsigned timeout_s)
+{
+  const char *in_process = getenv(CHECK_IN_PROCESS_ENV);
+  if (in_process && strcmp(in_process, "1") == 0)
+    return run_in_process(kit, name, fn, arg);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC))
+    return check_report_add(&kit->report, name, 0, 0, "pipe failed");
+  fflush(NULL); /* nothing buffered is written twice */
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return check_report_add(&kit->report, name, 0, 0, "fork failed");
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    run_child(kit, fn, arg, timeout_s, fds[1]);
+  }
+  close(fds[1]);
+  struct wfe_buf why = WFE_BUF_INIT;
+  int rc = read_all(fds[0], &why);
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!rc)
+    rc = record(kit, name, status, timeout_s, &why);
+  wfe_buf_free(&why);
+  return rc;
+}
