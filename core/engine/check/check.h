@@ -101,7 +101,8 @@ struct check_kit {
   struct wfe_host_services services;
   struct wfe_plugin_image *image;
   const wfe_engine *engine;
-  void *instance;
+  void *instance; /* from create; NULL is a valid instance */
+  int created;
   /* What the checks feed the engine when no vector says otherwise. */
   char *execution;
   size_t execution_len;

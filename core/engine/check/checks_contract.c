@@ -162,8 +162,10 @@ int check_create(struct check_kit *kit)
   struct wfe_buf why = WFE_BUF_INIT;
   int rc = wfe_plugin_image_create(kit->image, i, &kit->services.table,
                                    kit->config, kit->config_len, &why);
-  if (rc == 0)
+  if (rc == 0) {
     kit->instance = kit->image->instances[i];
+    kit->created = 1;
+  }
   if (rc >= 0) {
     int refused = rc > 0;
     rc = report(kit, "create.config", !refused, wfe_buf_str(&why));

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,49 @@ static void write_all(int fd, const char *data, size_t len)
   }
 }
 
+/* One check on a thread whose stack is an engine host worker's: an engine
+ * whose recursion fits the kit's main thread but not the controller's
+ * workers must fail here, not in production. */
+struct check_thread {
+  struct check_kit *kit;
+  check_fn fn;
+  const void *arg;
+  struct wfe_buf why;
+  int verdict;
+};
+
+static void *run_check(void *data)
+{
+  struct check_thread *t = data;
+  t->verdict = t->fn(t->kit, t->arg, &t->why);
+  return NULL;
+}
+
+static int run_on_worker_stack(struct check_kit *kit, check_fn fn,
+                               const void *arg, struct wfe_buf *why)
+{
+  struct check_thread t = {kit, fn, arg, WFE_BUF_INIT, 0};
+  pthread_attr_t attr;
+  pthread_t thread;
+  int failed = pthread_attr_init(&attr) ||
+               pthread_attr_setstacksize(&attr, WFE_ENGINE_HOST_STACK_SIZE) ||
+               pthread_create(&thread, &attr, run_check, &t);
+  pthread_attr_destroy(&attr);
+  if (failed) {
+    wfe_buf_puts(why, "could not start a thread for the check");
+    return 0;
+  }
+  pthread_join(thread, NULL);
+  *why = t.why;
+  return t.verdict;
+}
+
 static void run_child(struct check_kit *kit, check_fn fn, const void *arg,
                       unsigned timeout_s, int fd)
 {
   alarm(timeout_s); /* SIGALRM's default action ends a hung check */
   struct wfe_buf why = WFE_BUF_INIT;
-  int verdict = fn(kit, arg, &why);
+  int verdict = run_on_worker_stack(kit, fn, arg, &why);
   write_all(fd, wfe_buf_str(&why), why.len);
   _exit(verdict > 0   ? CHILD_PASSED
         : verdict < 0 ? CHILD_SKIPPED
@@ -86,7 +124,7 @@ static int run_in_process(struct check_kit *kit, const char *name, check_fn fn,
                           const void *arg)
 {
   struct wfe_buf why = WFE_BUF_INIT;
-  int verdict = fn(kit, arg, &why);
+  int verdict = run_on_worker_stack(kit, fn, arg, &why);
   int rc = check_report_add(&kit->report, name, verdict > 0, verdict < 0,
                             wfe_buf_str(&why));
   wfe_buf_free(&why);

@@ -174,7 +174,7 @@ static int run_checks(struct check_kit *kit)
     rc = default_run(kit);
   if (!rc)
     rc = check_create(kit);
-  if (rc || !kit->instance)
+  if (rc || !kit->created)
     return rc > 0 ? 0 : rc;
   int (*const checks[])(struct check_kit *) = {
       check_render,     check_interpret,   check_errors,
