@@ -165,5 +165,7 @@ int check_interpret(struct check_kit *kit);
 int check_errors(struct check_kit *kit);
 int check_robustness(struct check_kit *kit);
 int check_concurrency(struct check_kit *kit);
+/* Runs this command (`argv`) again under valgrind: the check "leaks". */
+int check_leaks(struct check_kit *kit, int argc, char **argv);
 
 #endif
