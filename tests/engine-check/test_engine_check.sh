@@ -2,7 +2,7 @@
 # Runs wfe-engine-check on one plugin and asserts the exact set of checks
 # that fail: none for an engine that keeps the contract, the named ones for
 # a fixture with a known flaw. The exit status must say the same.
-#   test_engine_check.sh KIT PLUGIN VECTORS_DIR [FAILING_CHECK...]
+#   test_engine_check.sh KIT PLUGIN VECTORS_DIR|- [FAILING_CHECK...]
 set -uo pipefail
 kit=$1 plugin=$2 vectors=$3
 shift 3
@@ -10,7 +10,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 start=$SECONDS
-"$kit" "$plugin" --vectors "$vectors" >"$out" 2>&1
+args=("$plugin")
+[[ $vectors == - ]] || args+=(--vectors "$vectors")
+"$kit" "${args[@]}" >"$out" 2>&1
 status=$?
 cat "$out"
 echo "($((SECONDS - start)) s)"

@@ -8,8 +8,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Usage errors: no plugin, an unknown format, vectors that are not a folder.
-for args in "" "$plugin -o yaml" "$plugin --vectors $work/none" "$plugin --bogus"; do
+# Usage errors: no plugin, a plugin that is not there, an unknown format,
+# vectors that are not a folder, an unknown option.
+for args in "" "$work/none.so" "$plugin -o yaml" "$plugin --vectors $work/none" "$plugin --bogus"; do
   # shellcheck disable=SC2086
   if "$kit" $args >/dev/null 2>&1; then fail "accepted: $args"; fi
   # shellcheck disable=SC2086
@@ -21,6 +22,11 @@ done
 echo "not a plugin" >"$work/x.so"
 if "$kit" "$work/x.so" >"$work/bad.txt"; then fail "loaded a text file"; fi
 grep -q '^not ok - descriptor.version: cannot load' "$work/bad.txt" || fail "load error: $(cat "$work/bad.txt")"
+
+# A plugin named without a slash is the file in this folder, not one
+# dlopen would look for on the library path.
+(cd "$(dirname "$plugin")" && "$kit" "./$(basename "$plugin")" >/dev/null &&
+  "$kit" "$(basename "$plugin")" >/dev/null) || fail "a relative plugin path"
 
 # The three formats agree.
 "$kit" "$plugin" --vectors "$vectors" >"$work/text"

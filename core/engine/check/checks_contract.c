@@ -95,9 +95,12 @@ int check_descriptor(struct check_kit *kit)
     return rc;
   if (select_engine(kit, &i)) {
     rc = report(kit, "descriptor.names", 0,
-                kit->engine_name ? "the plugin provides no engine of that name"
-                                 : "the plugin provides several engines: "
-                                   "choose one with --engine");
+                kit->image->engine_count == 0
+                    ? "no engine of the plugin passed the loader's checks"
+                : kit->engine_name
+                    ? "the plugin provides no engine of that name"
+                    : "the plugin provides several engines: choose one with "
+                      "--engine");
     return rc ? rc : 1;
   }
   kit->engine = kit->image->engines[i];

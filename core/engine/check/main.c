@@ -7,7 +7,9 @@
  * as named checks (docs/engine-check.md). Exits 0 when every check passed,
  * 1 when one failed, 2 on a usage error.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,13 +199,21 @@ int main(int argc, char **argv)
   int usage = parse_options(argc, argv, &o);
   if (usage)
     return usage < 0 ? 0 : usage;
-  struct check_kit kit = {.plugin_path = o.plugin, .engine_name = o.engine};
+  /* dlopen searches the library path for a name without a slash; the
+   * loader is given the file itself, as the controller gives it. */
+  char *plugin_path = realpath(o.plugin, NULL);
+  if (!plugin_path) {
+    fprintf(stderr, "wfe-engine-check: %s: %s\n", o.plugin, strerror(errno));
+    return EXIT_USAGE;
+  }
+  struct check_kit kit = {.plugin_path = plugin_path, .engine_name = o.engine};
   struct wfe_error err = WFE_ERROR_INIT;
   int rc = prepare(&kit, &o, &err);
   if (rc) {
     fprintf(stderr, "wfe-engine-check: %s\n", wfe_error_message(&err));
     wfe_error_clear(&err);
     kit_free(&kit);
+    free(plugin_path);
     return EXIT_USAGE;
   }
   check_host_init(&kit.services, &kit.vectors);
@@ -219,5 +229,6 @@ int main(int argc, char **argv)
   if (rc)
     fputs("wfe-engine-check: out of memory\n", stderr);
   kit_free(&kit);
+  free(plugin_path);
   return failed ? 1 : 0;
 }
