@@ -59,11 +59,14 @@ for dir in "$work/pc" "$work/cm"; do
   grep -q '"kubernaut.ai/workflow-execution-uid":"0b4d5f4e-1111-2222-3333-444455556666"' \
     "$work/run.json" || { cat "$work/run.json"; exit 1; }
 done
-# The installed conformance kit passes both builds with the example's vectors.
-for dir in "$work/pc" "$work/cm"; do
-  "$prefix/bin/wfe-engine-check" "$dir/example.so" \
-    --vectors "$src/tests/abi/example-engine/conformance" >"$work/check.txt" ||
-    { cat "$work/check.txt"; exit 1; }
-done
+# The installed conformance kit passes both builds with the example's
+# vectors: found through pkg-config, and as the CMake package's test.
+kit=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=enginecheck wfe-engine)
+[[ -x $kit ]] || { echo "pkg-config names no kit: $kit"; exit 1; }
+"$kit" "$work/pc/example.so" --vectors "$src/tests/abi/example-engine/conformance" \
+  >"$work/check.txt" || { cat "$work/check.txt"; exit 1; }
 tail -1 "$work/check.txt"
+ctest --test-dir "$work/cm-build" --output-on-failure >"$work/ctest.txt" ||
+  { cat "$work/ctest.txt"; exit 1; }
+grep -q "example_conformance .* Passed" "$work/ctest.txt" || { cat "$work/ctest.txt"; exit 1; }
 echo "out-of-tree engine: built with pkg-config and find_package, loaded, rendered and checked"
