@@ -83,33 +83,52 @@ static void print_tap(const struct check_report *r)
   }
 }
 
+/* One result as a JSON object; NULL when memory ran out. */
+static json_object *result_json(const struct check_result *res)
+{
+  const char *keys[] = {"name", "ok", "skip", "message"};
+  json_object *values[] = {
+      json_object_new_string(res->name),
+      json_object_new_boolean(res->ok),
+      json_object_new_boolean(res->skip),
+      res->message ? json_object_new_string(res->message) : NULL,
+  };
+  json_object *o = json_object_new_object();
+  int failed = !o || !values[0] || !values[1] || !values[2] ||
+               (res->message && !values[3]);
+  for (size_t i = 0; i < 4; i++) {
+    /* json_object_object_add takes the value only when it succeeds */
+    if (failed || json_object_object_add(o, keys[i], values[i])) {
+      failed = 1;
+      json_object_put(values[i]);
+    }
+  }
+  if (failed) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
 static int print_json(const struct check_report *r)
 {
   json_object *array = json_object_new_array();
-  if (!array)
-    return WFE_E_NOMEM;
-  for (size_t i = 0; i < r->count; i++) {
-    const struct check_result *res = &r->results[i];
-    json_object *o = json_object_new_object();
+  int rc = array ? 0 : WFE_E_NOMEM;
+  for (size_t i = 0; !rc && i < r->count; i++) {
+    json_object *o = result_json(&r->results[i]);
     if (!o || json_object_array_add(array, o)) {
       json_object_put(o);
-      json_object_put(array);
-      return WFE_E_NOMEM;
+      rc = WFE_E_NOMEM;
     }
-    json_object_object_add(o, "name", json_object_new_string(res->name));
-    json_object_object_add(o, "ok", json_object_new_boolean(res->ok));
-    json_object_object_add(o, "skip", json_object_new_boolean(res->skip));
-    json_object_object_add(o, "message",
-                           res->message ? json_object_new_string(res->message)
-                                        : NULL);
   }
-  const char *text = json_object_to_json_string_ext(
-      array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-  int rc = text ? 0 : WFE_E_NOMEM;
+  const char *text =
+      rc ? NULL
+         : json_object_to_json_string_ext(
+               array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
   if (text)
     puts(text);
   json_object_put(array);
-  return rc;
+  return text ? 0 : WFE_E_NOMEM;
 }
 
 int check_report_print(const struct check_report *r, enum check_format format)
