@@ -46,6 +46,19 @@ for r in results:
 assert any(r["name"] == "render.vector/basic" for r in results)
 PY
 
+# A failure: TAP gives its reason in a YAML block, JSON in "message".
+flawed=$(dirname "$plugin")/flawed_name_ignores_uid.so
+if "$kit" "$flawed" -o tap >"$work/tap" 2>/dev/null; then fail "flawed passed"; fi
+grep -q '^not ok [0-9]* - names.uid-distinct$' "$work/tap" || fail "TAP not ok line"
+grep -A1 'names.uid-distinct' "$work/tap" | grep -qx '  ---' || fail "TAP YAML block"
+"$kit" "$flawed" -o json >"$work/json" 2>/dev/null && fail "flawed passed (json)"
+python3 - "$work/json" <<'PY' || fail "JSON of a failure"
+import json, sys
+failed = [r for r in json.load(open(sys.argv[1])) if not r["ok"]]
+assert [r["name"] for r in failed] == ["names.uid-distinct"], failed
+assert "uid" in failed[0]["message"]
+PY
+
 # --valgrind when valgrind is not on PATH is a skip, with the reason.
 PATH=/nonexistent "$(command -v "$kit" || echo "$kit")" "$plugin" --valgrind >"$work/vg" || true
 grep -q '^ok - leaks # SKIP valgrind is not on PATH' "$work/vg" || fail "valgrind skip: $(grep leaks "$work/vg")"
