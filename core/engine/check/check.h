@@ -38,6 +38,8 @@ struct check_case {
   char *expected; /* expected.json */
   char *config;   /* render only: config.json, or NULL */
   size_t config_len;
+  /* render only: expected.json is {"error": {...}}, a refusal */
+  int expects_error;
 };
 
 struct check_vectors {

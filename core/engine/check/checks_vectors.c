@@ -32,6 +32,41 @@ static void *case_instance(struct check_kit *kit, const struct check_case *c,
   return call.status == WFE_OK ? instance : NULL;
 }
 
+/* The refusal of an error vector: {"error": {"code": "invalid", "reason":
+ * "InvalidDigest", "field": "spec.workflowRef.containerDigest"}}, each
+ * member optional and compared when present; the record well-formed. */
+static int check_refusal(const struct check_call *call, const char *expected,
+                         struct wfe_buf *why)
+{
+  if (call->status == WFE_OK) {
+    wfe_buf_printf(why, "rendered %.200s; expected a refusal: %.200s",
+                   wfe_buf_str(&call->out), expected);
+    return 0;
+  }
+  if (!check_error_shape(call, why))
+    return 0;
+  json_object *doc = wfe_json_parse(expected, strlen(expected));
+  json_object *want = wfe_json_get(doc, "error");
+  struct {
+    const char *member, *actual;
+  } parts[] = {{"code", wfe_status_name(call->status)},
+               {"reason", call->err.reason},
+               {"field", call->err.field}};
+  int ok = 1;
+  for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++) {
+    const char *wanted = wfe_json_get_string(want, parts[i].member);
+    if (wanted && (!parts[i].actual || strcmp(wanted, parts[i].actual) != 0)) {
+      wfe_buf_printf(why, "error %s: expected \"%s\", got \"%s\" (%s)",
+                     parts[i].member, wanted,
+                     parts[i].actual ? parts[i].actual : "NULL",
+                     wfe_error_message(&call->err));
+      ok = 0;
+    }
+  }
+  json_object_put(doc);
+  return ok;
+}
+
 static int render_vector(struct check_kit *kit, const void *arg,
                          struct wfe_buf *why)
 {
@@ -42,7 +77,9 @@ static int render_vector(struct check_kit *kit, const void *arg,
   struct check_call call = CHECK_CALL_INIT;
   check_call_render(kit, instance, c->input, c->input_len, &call);
   int ok = 0;
-  if (call.status != WFE_OK)
+  if (c->expects_error)
+    ok = check_refusal(&call, c->expected, why);
+  else if (call.status != WFE_OK)
     wfe_buf_printf(why, "render failed: %s (%s)", wfe_error_message(&call.err),
                    call.err.reason ? call.err.reason : "no reason");
   else
@@ -95,7 +132,7 @@ static int render_deterministic(struct check_kit *kit, const void *arg,
                          kit->execution_len, why);
   for (size_t i = 0; ok && i < kit->vectors.render_count; i++) {
     const struct check_case *c = &kit->vectors.render[i];
-    if (!c->config)
+    if (!c->config && !c->expects_error)
       ok = renders_alike(kit, c->name, c->input, c->input_len, why);
   }
   return ok;
@@ -162,10 +199,11 @@ static int names_dns_label(struct check_kit *kit, const void *arg,
       name_is_label(kit, "a 253-character execution name", execution, why) &&
       name_is_label(kit, "the base execution", kit->execution, why);
   free(execution);
-  for (size_t i = 0; ok && i < kit->vectors.render_count; i++)
-    if (!kit->vectors.render[i].config)
-      ok = name_is_label(kit, kit->vectors.render[i].name,
-                         kit->vectors.render[i].input, why);
+  for (size_t i = 0; ok && i < kit->vectors.render_count; i++) {
+    const struct check_case *c = &kit->vectors.render[i];
+    if (!c->config && !c->expects_error)
+      ok = name_is_label(kit, c->name, c->input, why);
+  }
   return ok;
 }
 

@@ -122,8 +122,10 @@ static int prepare(struct check_kit *kit, const struct options *o,
   if (rc)
     return rc;
   const struct check_vectors *v = &kit->vectors;
-  const char *execution =
-      v->render_count ? v->render[0].input : default_execution;
+  const char *execution = default_execution;
+  for (size_t i = v->render_count; i-- > 0;)
+    if (!v->render[i].expects_error && !v->render[i].config)
+      execution = v->render[i].input; /* the first that renders as is */
   kit->execution = strdup(execution);
   kit->execution_len = strlen(execution);
   if (v->interpret_count) {

@@ -4,6 +4,9 @@
  *   render/<case>/execution.json   a WorkflowExecution
  *   render/<case>/expected.json    the run object render must answer
  *   render/<case>/config.json      optional: the engine's configuration
+ *                                  (expected.json may instead be
+ *                                  {"error": {"code", "reason", "field"}}:
+ *                                  validate or render must refuse it)
  *   interpret/<case>/run.json      a run object as the API returns it
  *   interpret/<case>/expected.json the document interpret must answer
  *   host/<resource>/<any>.json     objects (or a List of them) the fake
@@ -105,6 +108,19 @@ static void free_list(struct dirent **list, int count)
   free(list);
 }
 
+/* Whether an expected document is a refusal: {"error": {...}} alone. */
+static int is_error_document(const char *expected)
+{
+  json_object *doc = wfe_json_parse(expected, strlen(expected));
+  json_object *error = NULL;
+  int is_error = json_object_is_type(doc, json_type_object) &&
+                 json_object_object_length(doc) == 1 &&
+                 json_object_object_get_ex(doc, "error", &error) &&
+                 json_object_is_type(error, json_type_object);
+  json_object_put(doc);
+  return is_error;
+}
+
 static int read_cases(const char *vectors, const char *kind,
                       const char *input_file, struct check_case **out,
                       size_t *out_count, struct wfe_error *err)
@@ -131,6 +147,8 @@ static int read_cases(const char *vectors, const char *kind,
     if (!rc && strcmp(kind, "render") == 0)
       rc = read_part(dir, name, "config.json", 1, &c->config, &c->config_len,
                      err);
+    if (!rc && strcmp(kind, "render") == 0)
+      c->expects_error = is_error_document(c->expected);
   }
   free_list(list, count);
   free(dir);
