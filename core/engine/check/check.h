@@ -38,7 +38,7 @@ struct check_case {
   char *expected; /* expected.json */
   char *config;   /* render only: config.json, or NULL */
   size_t config_len;
-  /* render only: expected.json is {"error": {...}}, a refusal */
+  /* expected.json is {"error": {...}}: a refusal */
   int expects_error;
 };
 

@@ -39,7 +39,7 @@ static int check_refusal(const struct check_call *call, const char *expected,
                          struct wfe_buf *why)
 {
   if (call->status == WFE_OK) {
-    wfe_buf_printf(why, "rendered %.200s; expected a refusal: %.200s",
+    wfe_buf_printf(why, "answered %.200s; expected a refusal: %.200s",
                    wfe_buf_str(&call->out), expected);
     return 0;
   }
@@ -97,7 +97,9 @@ static int interpret_vector(struct check_kit *kit, const void *arg,
   struct check_call call = CHECK_CALL_INIT;
   check_call_interpret(kit, c->input, c->input_len, &call);
   int ok = 0;
-  if (call.status != WFE_OK)
+  if (c->expects_error)
+    ok = check_refusal(&call, c->expected, why);
+  else if (call.status != WFE_OK)
     wfe_buf_printf(why, "interpret failed: %s (%s)",
                    wfe_error_message(&call.err),
                    call.err.reason ? call.err.reason : "no reason");

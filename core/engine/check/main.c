@@ -123,16 +123,20 @@ static int prepare(struct check_kit *kit, const struct options *o,
     return rc;
   const struct check_vectors *v = &kit->vectors;
   const char *execution = default_execution;
+  const struct check_case *run = NULL;
   for (size_t i = v->render_count; i-- > 0;)
     if (!v->render[i].expects_error && !v->render[i].config)
       execution = v->render[i].input; /* the first that renders as is */
   kit->execution = strdup(execution);
   kit->execution_len = strlen(execution);
-  if (v->interpret_count) {
-    kit->run = strdup(v->interpret[0].input);
-    kit->run_len = v->interpret[0].input_len;
+  for (size_t i = v->interpret_count; i-- > 0;)
+    if (!v->interpret[i].expects_error)
+      run = &v->interpret[i]; /* the first that interprets */
+  if (run) {
+    kit->run = strdup(run->input);
+    kit->run_len = run->input_len;
   }
-  if (!kit->execution || (v->interpret_count && !kit->run))
+  if (!kit->execution || (run && !kit->run))
     return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
   return 0;
 }

@@ -4,11 +4,10 @@
  *   render/<case>/execution.json   a WorkflowExecution
  *   render/<case>/expected.json    the run object render must answer
  *   render/<case>/config.json      optional: the engine's configuration
- *                                  (expected.json may instead be
- *                                  {"error": {"code", "reason", "field"}}:
- *                                  validate or render must refuse it)
  *   interpret/<case>/run.json      a run object as the API returns it
  *   interpret/<case>/expected.json the document interpret must answer
+ *   (an expected.json of {"error": {"code", "reason", "field"}} alone is a
+ *   refusal the operation must answer)
  *   host/<resource>/<any>.json     objects (or a List of them) the fake
  *                                  host serves, <resource> being the plural
  *                                  name the engine asks for ("taskruns")
@@ -147,7 +146,7 @@ static int read_cases(const char *vectors, const char *kind,
     if (!rc && strcmp(kind, "render") == 0)
       rc = read_part(dir, name, "config.json", 1, &c->config, &c->config_len,
                      err);
-    if (!rc && strcmp(kind, "render") == 0)
+    if (!rc)
       c->expects_error = is_error_document(c->expected);
   }
   free_list(list, count);
