@@ -142,22 +142,26 @@ static int prepare(struct check_kit *kit, const struct options *o,
 }
 
 /* Without interpret vectors: a run of the engine's type with no status yet,
- * built without calling the engine (a crash here would end the kit). */
+ * built without calling the engine (a crash here would end the kit). The
+ * type's strings come from the plugin: json-c quotes them. */
 static int default_run(struct check_kit *kit)
 {
+  static const char base[] =
+      "{\"metadata\":{\"name\":\"check-run\",\"namespace\":\"demo\","
+      "\"uid\":\"7d1e0c9a-0000-4000-8000-000000000001\"},\"spec\":{}}";
   const wfe_run_type *rt = kit->engine->run_type;
   if (kit->run)
     return 0;
-  int n = asprintf(&kit->run,
-                   "{\"apiVersion\":\"%s\",\"kind\":\"%s\",\"metadata\":{"
-                   "\"name\":\"check-run\",\"namespace\":\"demo\","
-                   "\"uid\":\"7d1e0c9a-0000-4000-8000-000000000001\"},"
-                   "\"spec\":{}}",
-                   rt->api_version, rt->kind);
-  if (n < 0)
-    return kit->run = NULL, WFE_E_NOMEM;
-  kit->run_len = (size_t)n;
-  return 0;
+  json_object *run = wfe_json_parse(base, sizeof(base) - 1);
+  size_t len = 0;
+  const char *text = NULL;
+  if (run && wfe_json_set_string(run, "apiVersion", rt->api_version) == 0 &&
+      wfe_json_set_string(run, "kind", rt->kind) == 0)
+    text = wfe_json_text(run, &len);
+  kit->run = text ? strdup(text) : NULL;
+  kit->run_len = len;
+  json_object_put(run);
+  return kit->run ? 0 : WFE_E_NOMEM;
 }
 
 /* Every check in order; stops early only when the plugin cannot be used.
