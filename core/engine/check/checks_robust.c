@@ -299,15 +299,21 @@ static int concurrency(struct check_kit *kit, const void *arg,
   struct worker workers[THREADS];
   pthread_t threads[THREADS];
   int started = 0, mismatches = 0;
-  if (serial_answer(kit, CALL_RENDER, &expected[CALL_RENDER]) ||
-      serial_answer(kit, CALL_INTERPRET, &expected[CALL_INTERPRET]))
+  /* The workers' stacks are an engine host's, like the check's own. */
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) ||
+      pthread_attr_setstacksize(&attr, WFE_ENGINE_HOST_STACK_SIZE))
+    wfe_buf_puts(why, "could not set up threads");
+  else if (serial_answer(kit, CALL_RENDER, &expected[CALL_RENDER]) ||
+           serial_answer(kit, CALL_INTERPRET, &expected[CALL_INTERPRET]))
     wfe_buf_puts(why, "out of memory");
   else
     for (; started < THREADS; started++) {
       workers[started] = (struct worker){kit, expected, 0};
-      if (pthread_create(&threads[started], NULL, work, &workers[started]))
+      if (pthread_create(&threads[started], &attr, work, &workers[started]))
         break;
     }
+  pthread_attr_destroy(&attr);
   for (int i = 0; i < started; i++) {
     pthread_join(threads[i], NULL);
     mismatches += workers[i].mismatches;
