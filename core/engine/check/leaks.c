@@ -135,7 +135,11 @@ int check_leaks(struct check_kit *kit, int argc, char **argv)
                         "under valgrind to see all): %.600s",
                         strstr(text, "==") ? strstr(text, "==") : text);
   else if (!strstr(text, " passed, "))
-    rc = wfe_buf_printf(&why, "valgrind did not run the kit: %.300s", text);
+    rc = wfe_buf_printf(&why,
+                        "the run under valgrind did not finish (with every "
+                        "check in one process, an engine that crashes ends "
+                        "it: see the checks that failed): %.300s",
+                        text);
   else
     ok = 1;
   if (!rc)
