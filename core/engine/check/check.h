@@ -160,6 +160,8 @@ char *check_run_name(const char *run_json);
 
 /* ---- the checks (checks_*.c): each adds its results to kit->report ---- */
 
+/* check_load returns 1 when the plugin took its process down: stop. */
+int check_load(struct check_kit *kit);
 int check_descriptor(struct check_kit *kit);
 int check_create(struct check_kit *kit);
 int check_render(struct check_kit *kit);

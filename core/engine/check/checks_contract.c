@@ -17,6 +17,9 @@
 /* The key the kit adds to a configuration: no engine knows it. */
 #define CHECK_UNKNOWN_KEY "wfeCheckUnknownKey"
 
+/* How long loading may take: an engine host's default load timeout. */
+#define LOAD_TIMEOUT_S 10
+
 static int report(struct check_kit *kit, const char *name, int ok,
                   const char *message)
 {
@@ -72,19 +75,48 @@ static const char *names_problem(const wfe_plugin *p, const wfe_engine *e)
   return NULL;
 }
 
-/* Picks the engine: --engine, or the plugin's only one. 0, or 1 with the
- * problem reported. */
-static int select_engine(struct check_kit *kit, size_t *out)
+/* The engine to check: `name` (--engine), or the plugin's only one. 0 with
+ * its index, or 1 when there is none such. */
+static int select_engine_of(const struct wfe_plugin_image *image,
+                            const char *name, size_t *out)
 {
-  const struct wfe_plugin_image *image = kit->image;
   for (size_t i = 0; i < image->engine_count; i++)
-    if (kit->engine_name
-            ? strcmp(image->engines[i]->name, kit->engine_name) == 0
-            : image->engine_count == 1) {
+    if (name ? strcmp(image->engines[i]->name, name) == 0
+             : image->engine_count == 1) {
       *out = i;
       return 0;
     }
   return 1;
+}
+
+/* Loads the plugin, creates its engine and unloads it all again in the
+ * child: whether it refuses is for the checks that follow, in the kit's own
+ * process, to say; only a crash, an exit or a hang fails this one. */
+static int load_in_child(struct check_kit *kit, const void *arg,
+                         struct wfe_buf *why)
+{
+  (void)arg;
+  struct wfe_plugin_image *image = NULL;
+  struct wfe_buf refused = WFE_BUF_INIT;
+  int rc = wfe_plugin_image_open(kit->plugin_path, &kit->services.table, &image,
+                                 &refused);
+  size_t i = 0;
+  if (rc == 0 && select_engine_of(image, kit->engine_name, &i) == 0)
+    rc = wfe_plugin_image_create(image, i, &kit->services.table, kit->config,
+                                 kit->config_len, &refused);
+  wfe_plugin_image_close(image);
+  wfe_buf_free(&refused);
+  if (rc == WFE_E_NOMEM)
+    wfe_buf_puts(why, "out of memory");
+  return rc != WFE_E_NOMEM;
+}
+
+int check_load(struct check_kit *kit)
+{
+  int rc = check_isolated(kit, "load", load_in_child, NULL, LOAD_TIMEOUT_S);
+  if (!rc && !kit->report.results[kit->report.count - 1].ok)
+    rc = 1; /* a plugin that takes its host down gets no further */
+  return rc;
 }
 
 int check_descriptor(struct check_kit *kit)
@@ -93,7 +125,7 @@ int check_descriptor(struct check_kit *kit)
   size_t i = 0;
   if (rc)
     return rc;
-  if (select_engine(kit, &i)) {
+  if (select_engine_of(kit->image, kit->engine_name, &i)) {
     rc = report(kit, "descriptor.names", 0,
                 kit->image->engine_count == 0
                     ? "no engine of the plugin passed the loader's checks"

@@ -168,9 +168,12 @@ static int default_run(struct check_kit *kit)
  * Returns 0 or WFE_E_NOMEM. */
 static int run_checks(struct check_kit *kit)
 {
+  int rc = check_load(kit);
+  if (rc)
+    return rc > 0 ? 0 : rc;
   struct wfe_buf why = WFE_BUF_INIT;
-  int rc = wfe_plugin_image_open(kit->plugin_path, &kit->services.table,
-                                 &kit->image, &why);
+  rc = wfe_plugin_image_open(kit->plugin_path, &kit->services.table,
+                             &kit->image, &why);
   if (rc > 0)
     rc = check_report_add(&kit->report, "descriptor.version", 0, 0,
                           wfe_buf_str(&why));
