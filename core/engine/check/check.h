@@ -123,6 +123,9 @@ typedef int (*check_fn)(struct check_kit *kit, const void *arg,
  * With CHECK_IN_PROCESS_ENV=1 (the kit's valgrind run) it runs in this
  * process instead.
  * Returns 0 or WFE_E_NOMEM. */
+/* Appends what `fd` gives until its end to `out`. 0 or WFE_E_NOMEM. */
+int check_read_fd(int fd, struct wfe_buf *out);
+
 #define CHECK_IN_PROCESS_ENV "WFE_ENGINE_CHECK_IN_PROCESS"
 int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
                    const void *arg, unsigned timeout_s);

@@ -82,14 +82,16 @@ static void run_child(struct check_kit *kit, check_fn fn, const void *arg,
                       : CHILD_FAILED);
 }
 
-static int read_all(int fd, struct wfe_buf *out)
+int check_read_fd(int fd, struct wfe_buf *out)
 {
   char chunk[4096];
   for (;;) {
     ssize_t n = read(fd, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
+    if (n < 0)
+      return WFE_E_UNAVAILABLE;
+    if (n == 0)
       return 0;
     if (wfe_buf_append(out, chunk, (size_t)n))
       return WFE_E_NOMEM;
@@ -155,7 +157,8 @@ int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
   }
   close(fds[1]);
   struct wfe_buf why = WFE_BUF_INIT;
-  int rc = read_all(fds[0], &why);
+  /* A pipe that fails to read loses only the child's reason. */
+  int rc = check_read_fd(fds[0], &why) == WFE_E_NOMEM ? WFE_E_NOMEM : 0;
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

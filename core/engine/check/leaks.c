@@ -78,20 +78,6 @@ static void exec_valgrind(const char *self, int argc, char **argv, int out)
   _exit(127);
 }
 
-static int read_all(int fd, struct wfe_buf *out)
-{
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return 0;
-    if (wfe_buf_append(out, chunk, (size_t)n))
-      return WFE_E_NOMEM;
-  }
-}
-
 /* Runs the kit under valgrind; its combined output in `out`. Returns the
  * wait status, or -1 when it could not be started. */
 static int run_under_valgrind(int argc, char **argv, struct wfe_buf *out)
@@ -110,7 +96,7 @@ static int run_under_valgrind(int argc, char **argv, struct wfe_buf *out)
   }
   free(self);
   close(fds[1]);
-  int rc = pid < 0 ? -1 : read_all(fds[0], out);
+  int rc = pid < 0 ? -1 : check_read_fd(fds[0], out) == WFE_E_NOMEM;
   close(fds[0]);
   int status = -1;
   while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -37,34 +37,24 @@ int check_read_file(const char *path, char **out, size_t *out_len,
     return wfe_error_set(err, WFE_E_NOT_FOUND, 0, "ReadFailed", NULL, "%s: %s",
                          path, strerror(errno));
   struct wfe_buf text = WFE_BUF_INIT;
-  char chunk[65536];
-  int rc = 0;
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      rc = wfe_error_set(err, WFE_E_UNAVAILABLE, 0, "ReadFailed", NULL,
-                         "%s: %s", path, strerror(errno));
-    if (n <= 0)
-      break;
-    if (wfe_buf_append(&text, chunk, (size_t)n)) {
-      rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
-      break;
-    }
-  }
+  int rc = check_read_fd(fd, &text);
+  if (rc == WFE_E_UNAVAILABLE)
+    wfe_error_set(err, rc, 0, "ReadFailed", NULL, "%s: %s", path,
+                  strerror(errno));
   close(fd);
   if (!rc && wfe_buf_reserve(&text, 0))
-    rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
-  if (rc) {
-    wfe_buf_free(&text);
-    return rc;
+    rc = WFE_E_NOMEM;
+  if (!rc) {
+    if (out_len)
+      *out_len = text.len;
+    *out = text.data ? wfe_buf_steal(&text) : strdup("");
+    if (!*out)
+      rc = WFE_E_NOMEM;
   }
-  if (out_len)
-    *out_len = text.len;
-  *out = text.data ? wfe_buf_steal(&text) : strdup("");
-  return *out ? 0
-              : wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  wfe_buf_free(&text);
+  if (rc == WFE_E_NOMEM)
+    wfe_error_set(err, rc, 0, "OutOfMemory", NULL, NULL);
+  return rc;
 }
 
 /* Reads `dir`/`name`/`file` as JSON text; with `optional`, a missing file
