@@ -21,3 +21,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/WfeEngineConfigVersion.cm
 install(FILES ${PROJECT_BINARY_DIR}/WfeEngineConfig.cmake
   ${PROJECT_BINARY_DIR}/WfeEngineConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/WfeEngine)
+
+# The engine template (engines/template): a project of its own, copied by
+# engine authors (docs/writing-an-engine.md); its build/ is theirs.
+install(DIRECTORY engines/template/ DESTINATION ${CMAKE_INSTALL_DATADIR}/wfe/engine-template
+  USE_SOURCE_PERMISSIONS PATTERN build EXCLUDE PATTERN .gitignore EXCLUDE)

@@ -39,11 +39,7 @@ static int apply_config_flag(struct wfe_config *c, int opt, const char *arg,
     return 0;
   }
   case WFE_CLI_LEADER_ELECT:
-    if (!arg || !strcmp(arg, "true"))
-      c->leader_elect = 1;
-    else if (!strcmp(arg, "false"))
-      c->leader_elect = 0;
-    else
+    if (wfe_parse_bool(arg ? arg : "true", &c->leader_elect))
       return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidFlag",
                            "leaderElection.enabled",
                            "--leader-elect: must be true or false");
@@ -54,6 +50,16 @@ static int apply_config_flag(struct wfe_config *c, int opt, const char *arg,
     return wfe_config_set_string(&c->leader_election_id, arg);
   case WFE_CLI_METRICS:
     return wfe_config_set_string(&c->metrics_bind_address, arg);
+  case WFE_CLI_METRICS_SECURE:
+    if (wfe_parse_bool(arg ? arg : "true", &c->metrics_secure))
+      return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidFlag",
+                           "metricsSecure",
+                           "--metrics-secure: must be true or false");
+    return 0;
+  case WFE_CLI_METRICS_CERT_FILE:
+    return wfe_config_set_string(&c->metrics_cert_file, *arg ? arg : NULL);
+  case WFE_CLI_METRICS_KEY_FILE:
+    return wfe_config_set_string(&c->metrics_key_file, *arg ? arg : NULL);
   case WFE_CLI_PROBES:
     return wfe_config_set_string(&c->health_probe_bind_address, arg);
   case WFE_CLI_LOG_FORMAT:

@@ -26,7 +26,15 @@ static const char usage_text[] =
     "  --leader-elect[=true|false]        elect a leader on a Lease\n"
     "  --leader-election-namespace NS     the Lease's namespace\n"
     "  --leader-election-id NAME          the Lease's name\n"
-    "  --metrics-bind-address ADDR        /metrics (\":9090\"; \"0\" off)\n"
+    "  --metrics-bind-address ADDR        /metrics (\":8443\", plain "
+    "\":9090\";\n"
+    "                                     \"0\" off)\n"
+    "  --metrics-secure[=true|false]      HTTPS, each scrape authenticated "
+    "and\n"
+    "                                     authorized by the API server (true)\n"
+    "  --metrics-cert-file FILE           metrics serving certificate (PEM);\n"
+    "                                     default: self-signed, generated\n"
+    "  --metrics-key-file FILE            its private key (PEM)\n"
     "  --health-probe-bind-address ADDR   /healthz, /readyz (\":8081\")\n"
     "  --log-format json|text             log format (json)\n"
     "  --log-level error|warn|info|debug  log level (info)\n"
@@ -48,6 +56,9 @@ static const struct option options[] = {
      WFE_CLI_LEADER_NAMESPACE},
     {"leader-election-id", required_argument, NULL, WFE_CLI_LEADER_ID},
     {"metrics-bind-address", required_argument, NULL, WFE_CLI_METRICS},
+    {"metrics-secure", optional_argument, NULL, WFE_CLI_METRICS_SECURE},
+    {"metrics-cert-file", required_argument, NULL, WFE_CLI_METRICS_CERT_FILE},
+    {"metrics-key-file", required_argument, NULL, WFE_CLI_METRICS_KEY_FILE},
     {"health-probe-bind-address", required_argument, NULL, WFE_CLI_PROBES},
     {"log-format", required_argument, NULL, WFE_CLI_LOG_FORMAT},
     {"log-level", required_argument, NULL, WFE_CLI_LOG_LEVEL},

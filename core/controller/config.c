@@ -121,9 +121,32 @@ int wfe_parse_isolation(const char *text, enum wfe_isolation *out)
   return 0;
 }
 
+int wfe_parse_bool(const char *text, int *out)
+{
+  if (text && !strcmp(text, "true"))
+    *out = 1;
+  else if (text && !strcmp(text, "false"))
+    *out = 0;
+  else
+    return WFE_E_INVALID;
+  return 0;
+}
+
+const char *wfe_config_metrics_bind_address(const struct wfe_config *config)
+{
+  if (config->metrics_bind_address)
+    return config->metrics_bind_address;
+  return config->metrics_secure ? ":8443" : ":9090";
+}
+
 int wfe_config_init(struct wfe_config *config)
 {
   memset(config, 0, sizeof(*config));
+  config->metrics_secure = 1;
+  config->metrics_auth_allow_ttl_ms = 60000;
+  config->metrics_auth_deny_ttl_ms = 30000;
+  config->metrics_auth_cache_size = 1024;
+  config->metrics_auth_timeout_ms = 3000;
   config->workers = 4;
   config->engine_isolation = WFE_ISOLATION_PROCESS;
   config->max_consecutive_faults = 3;
@@ -136,7 +159,6 @@ int wfe_config_init(struct wfe_config *config)
   if (wfe_config_set_string(&config->default_engine, "tekton") ||
       wfe_config_set_string(&config->leader_election_namespace, "wfe-system") ||
       wfe_config_set_string(&config->leader_election_id, "wfe-controller") ||
-      wfe_config_set_string(&config->metrics_bind_address, ":9090") ||
       wfe_config_set_string(&config->health_probe_bind_address, ":8081") ||
       wfe_config_set_string(&config->log_format, "json") ||
       wfe_config_set_string(&config->log_level, "info")) {
@@ -453,6 +475,39 @@ static int read_log(struct reader *r, struct wfe_config *config,
   return 0;
 }
 
+static int read_metrics_auth(struct reader *r, struct wfe_config *config,
+                             json_object *value)
+{
+  if (!json_object_is_type(value, json_type_object))
+    return bad_key(r, "metricsAuth", "must be a map");
+  json_object_object_foreach(value, key, item)
+  {
+    int rc;
+    if (!strcmp(key, "allowCacheTTL"))
+      rc = read_duration(r, item, "metricsAuth.allowCacheTTL",
+                         &config->metrics_auth_allow_ttl_ms);
+    else if (!strcmp(key, "denyCacheTTL"))
+      rc = read_duration(r, item, "metricsAuth.denyCacheTTL",
+                         &config->metrics_auth_deny_ttl_ms);
+    else if (!strcmp(key, "cacheSize"))
+      rc = read_int(r, item, "metricsAuth.cacheSize", 1, 1000000,
+                    &config->metrics_auth_cache_size);
+    else if (!strcmp(key, "timeout"))
+      rc = read_positive_duration(r, item, "metricsAuth.timeout",
+                                  &config->metrics_auth_timeout_ms);
+    else {
+      char name[160];
+      snprintf(name, sizeof(name), "metricsAuth.%.100s", key);
+      rc = bad_key(r, name,
+                   "unknown key (known: allowCacheTTL, denyCacheTTL, "
+                   "cacheSize, timeout)");
+    }
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 static int read_top_level(struct reader *r, struct wfe_config *c,
                           const char *key, json_object *v)
 {
@@ -477,6 +532,14 @@ static int read_top_level(struct reader *r, struct wfe_config *c,
     return read_leader_election(r, c, v);
   if (!strcmp(key, "metricsBindAddress"))
     return read_string(r, v, key, &c->metrics_bind_address);
+  if (!strcmp(key, "metricsSecure"))
+    return read_bool(r, v, key, &c->metrics_secure);
+  if (!strcmp(key, "metricsCertFile"))
+    return read_string(r, v, key, &c->metrics_cert_file);
+  if (!strcmp(key, "metricsKeyFile"))
+    return read_string(r, v, key, &c->metrics_key_file);
+  if (!strcmp(key, "metricsAuth"))
+    return read_metrics_auth(r, c, v);
   if (!strcmp(key, "healthProbeBindAddress"))
     return read_string(r, v, key, &c->health_probe_bind_address);
   if (!strcmp(key, "log"))
@@ -547,6 +610,18 @@ int wfe_config_validate(const struct wfe_config *config, struct wfe_error *err)
                               strcmp(config->log_format, "text")))
     return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig", "log.format",
                          "log.format: must be \"json\" or \"text\"");
+  if (!config->metrics_cert_file != !config->metrics_key_file)
+    return wfe_error_set(
+        err, WFE_E_INVALID, 0, "InvalidConfig",
+        config->metrics_cert_file ? "metricsKeyFile" : "metricsCertFile",
+        "%s: must be set together with %s",
+        config->metrics_cert_file ? "metricsKeyFile" : "metricsCertFile",
+        config->metrics_cert_file ? "metricsCertFile" : "metricsKeyFile");
+  if (config->metrics_cert_file && !config->metrics_secure)
+    return wfe_error_set(err, WFE_E_INVALID, 0, "InvalidConfig",
+                         "metricsCertFile",
+                         "metricsCertFile: the certificate is for HTTPS, but "
+                         "metricsSecure is false");
   if (config->leader_elect &&
       !(config->lease_duration_ms > config->renew_deadline_ms &&
         config->renew_deadline_ms > config->retry_period_ms &&
@@ -606,6 +681,8 @@ void wfe_config_free(struct wfe_config *config)
   free(config->leader_election_namespace);
   free(config->leader_election_id);
   free(config->metrics_bind_address);
+  free(config->metrics_cert_file);
+  free(config->metrics_key_file);
   free(config->health_probe_bind_address);
   free(config->log_format);
   free(config->log_level);

@@ -42,7 +42,18 @@ struct wfe_config {
   long lease_duration_ms;          /* 15000 */
   long renew_deadline_ms;          /* 10000 */
   long retry_period_ms;            /* 2000 */
-  char *metrics_bind_address;      /* ":9090"; "0" disables */
+  /* NULL: ":8443" when metrics_secure, else ":9090"; "0" disables. Read it
+   * through wfe_config_metrics_bind_address. */
+  char *metrics_bind_address;
+  /* metricsSecure: HTTPS, each scrape's token checked by the API server
+   * (TokenReview, SubjectAccessReview); 0 serves plain HTTP to anyone. */
+  int metrics_secure;              /* 1 */
+  char *metrics_cert_file;         /* NULL: a self-signed certificate */
+  char *metrics_key_file;          /* set with metrics_cert_file */
+  long metrics_auth_allow_ttl_ms;  /* metricsAuth.allowCacheTTL: 60000 */
+  long metrics_auth_deny_ttl_ms;   /* metricsAuth.denyCacheTTL: 30000 */
+  int metrics_auth_cache_size;     /* metricsAuth.cacheSize: 1024 */
+  long metrics_auth_timeout_ms;    /* metricsAuth.timeout: 3000 */
   char *health_probe_bind_address; /* ":8081"; "0" disables */
   char *log_format;                /* "json" or "text" */
   char *log_level;                 /* "info" */
@@ -65,6 +76,13 @@ int wfe_config_init(struct wfe_config *config);
  * err->field the key ("leaderElection.leaseDuration") and the reason. */
 int wfe_config_load_file(struct wfe_config *config, const char *path,
                          struct wfe_error *err);
+
+/* The metrics address in effect: the configured one, or the default for
+ * metricsSecure (":8443" secure, ":9090" plain). Borrowed. */
+const char *wfe_config_metrics_bind_address(const struct wfe_config *config);
+
+/* Parses "true" or "false" (flags); returns 0 or WFE_E_INVALID. */
+int wfe_parse_bool(const char *text, int *out);
 
 /* Cross-field checks after files and flags are applied. */
 int wfe_config_validate(const struct wfe_config *config, struct wfe_error *err);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "delegated_auth.h"
 #include "engine_set.h"
 #include "events.h"
 #include "execution.h"
@@ -28,6 +29,7 @@
 #include "metrics.h"
 #include "reconciler.h"
 #include "run_object.h"
+#include "serving_cert.h"
 #include "store.h"
 #include "workers.h"
 #include "workqueue.h"
@@ -47,6 +49,9 @@ struct manager {
   struct wfe_metrics *metrics;
   struct wfe_kube_client *client;
   struct wfe_kube_client *leader_client;
+  struct wfe_kube_client *auth_client; /* the scrapes' reviews */
+  struct wfe_serving_cert *metrics_cert;
+  struct wfe_delegated_auth *metrics_auth;
   struct wfe_host_services services;
   struct wfe_engine_set *engines;
   char *plugins_dir; /* watched for changes */
@@ -610,14 +615,72 @@ static int start_client(struct manager *m, struct wfe_error *err)
     };
     rc = wfe_kube_client_new(kube, &lease, &m->leader_client, err);
   }
+  if (!rc && m->config->metrics_secure) {
+    /* The scrapes' reviews: a scrape waits for them, so a short timeout and
+     * no retries; an API server that does not answer fails it closed. */
+    struct wfe_kube_client_options reviews = {
+        .request_timeout_ms = m->config->metrics_auth_timeout_ms,
+        .max_retries = -1,
+        .metrics = m->metrics,
+    };
+    rc = wfe_kube_client_new(kube, &reviews, &m->auth_client, err);
+  }
   wfe_kube_config_free(kube);
   return rc;
+}
+
+static unsigned authorize_scrape(void *ctx, const char *token)
+{
+  return wfe_auth_http_status(wfe_delegated_auth_check(ctx, token));
+}
+
+/* metricsSecure: the serving certificate and the API server's reviews. */
+static int secure_metrics(struct manager *m, const char *address,
+                          struct wfe_http_server_options *options,
+                          struct wfe_error *err)
+{
+  const struct wfe_config *c = m->config;
+  struct wfe_serving_cert_options cert = {
+      .cert_file = c->metrics_cert_file,
+      .key_file = c->metrics_key_file,
+  };
+  int rc = wfe_serving_cert_new(&cert, &m->metrics_cert, err);
+  if (rc)
+    return rc;
+  struct wfe_delegated_auth_options auth = {
+      .client = m->auth_client,
+      .allow_ttl_ms = c->metrics_auth_allow_ttl_ms,
+      .deny_ttl_ms = c->metrics_auth_deny_ttl_ms,
+      .cache_size = (size_t)c->metrics_auth_cache_size,
+      .verb = "get",
+      .path = "/metrics",
+      .metrics = m->metrics,
+  };
+  if ((rc = wfe_delegated_auth_new(&auth, &m->metrics_auth, err)))
+    return rc;
+  options->tls = m->metrics_cert;
+  options->authorize = authorize_scrape;
+  options->authorize_ctx = m->metrics_auth;
+  char fingerprint[65];
+  wfe_serving_cert_fingerprint(m->metrics_cert, fingerprint);
+  if (wfe_serving_cert_generated(m->metrics_cert))
+    wfe_log_info(LOGGER, NULL,
+                 "serving metrics on %s over HTTPS with a self-signed "
+                 "certificate generated at start-up (sha256 %s); set "
+                 "metricsCertFile and metricsKeyFile to serve another",
+                 address, fingerprint);
+  else
+    wfe_log_info(LOGGER, NULL,
+                 "serving metrics on %s over HTTPS with the certificate of "
+                 "%s (sha256 %s), read again when it changes",
+                 address, c->metrics_cert_file, fingerprint);
+  return 0;
 }
 
 static int start_endpoints(struct manager *m, struct wfe_error *err)
 {
   const char *probes = m->config->health_probe_bind_address;
-  const char *metrics = m->config->metrics_bind_address;
+  const char *metrics = wfe_config_metrics_bind_address(m->config);
   int rc = 0;
   if (probes && strcmp(probes, "0") != 0) {
     struct wfe_http_server_options options = {
@@ -634,7 +697,15 @@ static int start_endpoints(struct manager *m, struct wfe_error *err)
         .endpoints = WFE_HTTP_METRICS,
         .metrics = m->metrics,
     };
-    rc = wfe_http_server_start(&options, &m->metrics_server, err);
+    if (m->config->metrics_secure)
+      rc = secure_metrics(m, metrics, &options, err);
+    else
+      wfe_log_warn(LOGGER, NULL,
+                   "serving metrics on %s over plain HTTP to anyone who can "
+                   "reach it (metricsSecure: false)",
+                   metrics);
+    if (!rc)
+      rc = wfe_http_server_start(&options, &m->metrics_server, err);
   }
   return rc;
 }
@@ -764,6 +835,10 @@ static void stop(struct manager *m)
   for_each_informer(m, informer_stop, NULL);
   wfe_http_server_stop(m->probes);
   wfe_http_server_stop(m->metrics_server);
+  wfe_delegated_auth_free(m->metrics_auth);
+  wfe_serving_cert_free(m->metrics_cert);
+  m->metrics_auth = NULL;
+  m->metrics_cert = NULL;
   if (!drained) /* workers still run: leave the rest to the process exit */
     return;
   wfe_workers_free(m->workers);
@@ -779,6 +854,7 @@ static void stop(struct manager *m)
   json_object_put(m->pod);
   pthread_rwlock_destroy(&m->runs_lock);
   wfe_kube_client_free(m->leader_client);
+  wfe_kube_client_free(m->auth_client);
   wfe_kube_client_free(m->client);
   wfe_metrics_free(m->metrics);
 }

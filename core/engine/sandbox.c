@@ -1,8 +1,11 @@
 /* The engine host's sandbox; see sandbox.h. */
 #include "sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +201,65 @@ static int allow_no_exec(scmp_filter_ctx ctx, int nr)
                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 }
 
-static int add_rules(scmp_filter_ctx ctx)
+/* What a language runtime in the plugin needs once the host is sealed (Go's
+ * starts threads as it likes and waits on an epoll set for its timers):
+ * threads of this process (clone with CLONE_THREAD, never a new process;
+ * clone3, whose flags a filter cannot read, answers ENOSYS, so glibc falls
+ * back to clone), what a new thread sets up, and epoll and eventfd
+ * descriptors, which reach nothing outside the process. Every thread keeps
+ * this filter and shares the host's memory and CPU limits. */
+static int add_runtime_rules(scmp_filter_ctx ctx, int last_fd)
+{
+  static const int plain[] = {
+      SCMP_SYS(set_robust_list), SCMP_SYS(rseq),       SCMP_SYS(epoll_create1),
+      SCMP_SYS(epoll_ctl),       SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+      SCMP_SYS(eventfd2),
+  };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !rc; i++)
+    rc = allow(ctx, plain[i]);
+  if (!rc)
+    rc = seccomp_rule_add(
+        ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+        SCMP_A0(SCMP_CMP_MASKED_EQ, (scmp_datum_t)CLONE_THREAD, CLONE_THREAD));
+  if (!rc)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  /* Reading and writing those descriptors (an eventfd wakes an epoll
+   * wait): only descriptors made after sealing, which nothing but
+   * epoll_create1 and eventfd2 can make. */
+  for (int i = 0; i < 2 && !rc; i++)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+                          i ? SCMP_SYS(write) : SCMP_SYS(read), 1,
+                          SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)last_fd));
+  if (!rc)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 1,
+                          SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)last_fd));
+  return rc;
+}
+
+/* The highest descriptor open now (before sealing). */
+static int highest_open_fd(void)
+{
+  int last = 2;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir) {
+    struct dirent *entry;
+    int own = dirfd(dir); /* closed below, free again after sealing */
+    while ((entry = readdir(dir))) {
+      int fd = atoi(entry->d_name);
+      if (entry->d_name[0] != '.' && fd != own && fd > last)
+        last = fd;
+    }
+    closedir(dir);
+    return last;
+  }
+  for (int fd = 3; fd < 4096; fd++)
+    if (fcntl(fd, F_GETFD) != -1)
+      last = fd;
+  return last;
+}
+
+static int add_rules(scmp_filter_ctx ctx, int last_fd)
 {
   static const int plain[] = {
       SCMP_SYS(munmap),
@@ -240,10 +301,13 @@ static int add_rules(scmp_filter_ctx ctx)
   for (int fd = 1; fd <= WFE_SANDBOX_IPC_FD && !rc; fd++)
     if (fd != 0)
       rc = allow_fd(ctx, SCMP_SYS(write), fd);
-  /* raise() in the fault handlers: signals to this process only. */
+  /* raise() in the fault handlers, and a runtime's preemption signals
+   * between its threads: signals to this process only. */
   if (!rc)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
                           SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+  if (!rc)
+    rc = add_runtime_rules(ctx, last_fd);
   return rc;
 }
 
@@ -251,12 +315,13 @@ int wfe_sandbox_seal(char *why, size_t size)
 {
   for (int nr = 0; nr < SYSCALL_NAMES; nr++)
     syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+  int last_fd = highest_open_fd();
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
   if (!ctx) {
     snprintf(why, size, "cannot make a seccomp filter");
     return -1;
   }
-  int rc = add_rules(ctx);
+  int rc = add_rules(ctx, last_fd);
   /* Every thread, those already serving included. */
   if (!rc)
     rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);

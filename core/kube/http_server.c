@@ -13,12 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "metrics.h"
+#include "serving_cert.h"
 #include "status.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -30,6 +34,9 @@ struct wfe_http_server {
   struct wfe_metrics *metrics;
   wfe_http_ready_fn ready;
   void *ready_ctx;
+  struct wfe_serving_cert *tls;
+  wfe_http_authorize_fn authorize;
+  void *authorize_ctx;
   uint16_t port;
 };
 
@@ -178,6 +185,44 @@ static enum MHD_Result respond_text(struct MHD_Connection *connection,
                  strlen(text), 0);
 }
 
+const char *wfe_http_bearer_token(const char *header)
+{
+  if (!header)
+    return NULL;
+  while (*header == ' ' || *header == '\t')
+    header++;
+  if (strncasecmp(header, "Bearer", 6) != 0 ||
+      (header[6] != ' ' && header[6] != '\t'))
+    return NULL;
+  const char *token = header + 7;
+  while (*token == ' ' || *token == '\t')
+    token++;
+  return *token ? token : NULL;
+}
+
+/* The authorizer's refusal, as controller-runtime words it. */
+static enum MHD_Result refuse(struct MHD_Connection *connection,
+                              unsigned status)
+{
+  const char *text = status == MHD_HTTP_UNAUTHORIZED ? "Unauthorized\n"
+                     : status == MHD_HTTP_FORBIDDEN
+                         ? "Forbidden\n"
+                         : "the API server cannot check the request now\n";
+  struct MHD_Response *response = MHD_create_response_from_buffer(
+      strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+  if (!response)
+    return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          TEXT_CONTENT_TYPE);
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (status == MHD_HTTP_UNAUTHORIZED)
+    MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            "Bearer");
+  enum MHD_Result result = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return result;
+}
+
 static enum MHD_Result serve_readyz(struct wfe_http_server *server,
                                     struct MHD_Connection *connection)
 {
@@ -237,10 +282,53 @@ handle_request(void *cls, struct MHD_Connection *connection, const char *url,
   case WFE_HTTP_READYZ:
     return serve_readyz(server, connection);
   case WFE_HTTP_METRICS:
+    if (server->authorize) {
+      const char *token = wfe_http_bearer_token(MHD_lookup_connection_value(
+          connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+      unsigned status = server->authorize(server->authorize_ctx, token);
+      if (status != MHD_HTTP_OK)
+        return refuse(connection, status);
+    }
     return serve_metrics(server, connection);
   default:
     return respond_text(connection, MHD_HTTP_OK, "ok");
   }
+}
+
+/* --- TLS ------------------------------------------------------------------ */
+
+/* Each connection carries its server, for the certificate callback below. */
+static void on_connection(void *cls, struct MHD_Connection *connection,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  (void)connection;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    *socket_context = cls;
+}
+
+/* gnutls asks for the certificate of each handshake. libmicrohttpd sets the
+ * session's pointer to the connection (checked by the unit tests), whose
+ * socket context on_connection set to the server. */
+static int select_certificate(gnutls_session_t session,
+                              const gnutls_datum_t *req_ca_dn, int nreqs,
+                              const gnutls_pk_algorithm_t *pk_algos,
+                              int pk_algos_length, gnutls_pcert_st **pcert,
+                              unsigned int *pcert_length, gnutls_privkey_t *key)
+{
+  (void)req_ca_dn;
+  (void)nreqs;
+  (void)pk_algos;
+  (void)pk_algos_length;
+  struct MHD_Connection *connection = gnutls_session_get_ptr(session);
+  const union MHD_ConnectionInfo *info =
+      connection ? MHD_get_connection_info(connection,
+                                           MHD_CONNECTION_INFO_SOCKET_CONTEXT)
+                 : NULL;
+  struct wfe_http_server *server = info ? info->socket_context : NULL;
+  if (!server || !server->tls)
+    return -1;
+  return wfe_serving_cert_select(server->tls, pcert, pcert_length, key);
 }
 
 /* --- Life cycle ---------------------------------------------------------- */
@@ -256,6 +344,9 @@ int wfe_http_server_start(const struct wfe_http_server_options *options,
   server->metrics = options->metrics;
   server->ready = options->ready;
   server->ready_ctx = options->ready_ctx;
+  server->tls = options->tls;
+  server->authorize = options->authorize;
+  server->authorize_ctx = options->authorize_ctx;
 
   int fd = bind_address(options->bind_address, err);
   if (fd < 0) {
@@ -267,11 +358,20 @@ int wfe_http_server_start(const struct wfe_http_server_options *options,
   unsigned timeout = options->timeout_seconds ? options->timeout_seconds : 10;
   /* MHD_USE_ITC lets stop wake the polling thread at once. No
    * MHD_USE_ERROR_LOG: the core's library code does not write to stderr. */
-  server->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC, 0, NULL,
-      NULL, handle_request, server, MHD_OPTION_LISTEN_SOCKET, fd,
-      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-      timeout, MHD_OPTION_END);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+  if (server->tls)
+    server->daemon = MHD_start_daemon(
+        flags | MHD_USE_TLS, 0, NULL, NULL, handle_request, server,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_HTTPS_CERT_CALLBACK,
+        select_certificate, MHD_OPTION_HTTPS_PRIORITIES,
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
+  else
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle_request, server, MHD_OPTION_LISTEN_SOCKET,
+        fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        timeout, MHD_OPTION_END);
   if (!server->daemon) {
     close(fd);
     free(server);

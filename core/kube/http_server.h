@@ -3,9 +3,12 @@
  * probes, /metrics for Prometheus. Like controller-runtime, the probes and
  * the metrics may live on different addresses (--health-probe-bind-address,
  * --metrics-bind-address): run one server per address, each serving the
- * endpoints chosen for it. Plain HTTP/1.1 with libmicrohttpd in its own
- * thread; GET and HEAD only. The server knows nothing of what it reports:
- * readiness is a callback, metrics a registry.
+ * endpoints chosen for it. HTTP/1.1 with libmicrohttpd in its own thread;
+ * GET and HEAD only. The probes stay plain HTTP for the kubelet; the metrics
+ * server may serve TLS (a serving_cert.h certificate, chosen per handshake)
+ * and ask an authorizer for each /metrics request's bearer token. The
+ * server knows nothing of what it reports nor of who decides: readiness
+ * and authorization are callbacks, metrics a registry.
  */
 #ifndef WFE_KUBE_HTTP_SERVER_H
 #define WFE_KUBE_HTTP_SERVER_H
@@ -17,6 +20,7 @@
 
 struct wfe_metrics;
 struct wfe_http_server;
+struct wfe_serving_cert;
 
 /* The endpoints a server answers; others get 404. */
 #define WFE_HTTP_HEALTHZ 0x1u /* 200 "ok" while the process runs */
@@ -33,6 +37,16 @@ struct wfe_http_server;
  */
 typedef int (*wfe_http_ready_fn)(void *ctx, struct wfe_buf *reason);
 
+/*
+ * Decides whether a /metrics request may be answered. `token` is the
+ * request's bearer token ("Authorization: Bearer ..."), or NULL when it had
+ * none; borrowed for the call, never to be logged. Returns the HTTP status
+ * to answer with: 200 to serve, 401 (the answer then carries
+ * WWW-Authenticate: Bearer), 403, or 503. Called on the server's thread;
+ * may block (the probes have their own server and are not held up).
+ */
+typedef unsigned (*wfe_http_authorize_fn)(void *ctx, const char *token);
+
 struct wfe_http_server_options {
   /* "host:port", ":port" for every interface, "[v6]:port"; port 0 picks an
    * ephemeral port (see wfe_http_server_port). */
@@ -44,6 +58,12 @@ struct wfe_http_server_options {
   /* Readiness for /readyz; NULL means always ready. */
   wfe_http_ready_fn ready;
   void *ready_ctx;
+  /* Non-NULL: serve HTTPS with this certificate (borrowed, must outlive the
+   * server); NULL: plain HTTP. */
+  struct wfe_serving_cert *tls;
+  /* Non-NULL: /metrics answers only what it allows; NULL: everyone. */
+  wfe_http_authorize_fn authorize;
+  void *authorize_ctx;
   unsigned connection_limit; /* 0 means 64 */
   unsigned timeout_seconds;  /* idle connection timeout; 0 means 10 */
 };
@@ -62,6 +82,11 @@ uint16_t wfe_http_server_port(const struct wfe_http_server *server);
 /* Stops serving, closes every connection and the socket, frees the server.
  * Callbacks are not running any more when it returns. Accepts NULL. */
 void wfe_http_server_stop(struct wfe_http_server *server);
+
+/* The bearer token of an Authorization header value: a pointer into
+ * `header` past "Bearer " (scheme case-insensitive, blanks skipped), or NULL
+ * when there is none or it is empty. */
+const char *wfe_http_bearer_token(const char *header);
 
 /*
  * Splits a bind address into host and port: "127.0.0.1:8081" gives

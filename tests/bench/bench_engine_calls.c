@@ -30,6 +30,11 @@ static const char execution_text[] =
     "workflows/restart-pod:1.4.0\"},\"parameters\":{\"TARGET_NAMESPACE\":"
     "\"shop\",\"TARGET_DEPLOYMENT\":\"checkout-api\"},\"confidence\":0.9}}";
 
+#define ECHO_RUN                                                               \
+  "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"      \
+  "\"restart-checkout-api-70bdeb8a22\",\"namespace\":\"demo\"},\"data\":"      \
+  "{\"workflowId\":\"restart-pod\",\"phase\":\"\"}}"
+
 /* A running run of each engine, for interpret (no pod list to read: the
  * bench gives the engines no cluster). */
 static const struct {
@@ -50,6 +55,9 @@ static const struct {
              "\"metadata\":{\"name\":\"restart-checkout-api-70bdeb8a22\","
              "\"namespace\":\"demo\"},\"status\":{\"phase\":\"Running\","
              "\"startedAt\":\"2026-11-30T10:00:00Z\",\"progress\":\"1/2\"}}"},
+    /* The example engines of engines/go and engines/rust: a ConfigMap. */
+    {"echo-go", ECHO_RUN},
+    {"echo-rust", ECHO_RUN},
 };
 static const char *run_text; /* the chosen engine's */
 
@@ -130,6 +138,16 @@ static int measure(const struct wfe_engine_slot *slot, int threads, int calls,
   return failures ? -1 : 0;
 }
 
+static uint64_t memory_bytes; /* 0: the default */
+
+static void engine_limits(void *ctx, const char *engine,
+                          struct wfe_engine_host_limits *out)
+{
+  (void)ctx;
+  (void)engine;
+  out->memory_bytes = memory_bytes;
+}
+
 static long rss_kib(int pid)
 {
   char path[64], line[256];
@@ -151,12 +169,17 @@ int main(int argc, char **argv)
     return 2;
   }
   int calls = argc > 2 ? atoi(argv[2]) : 20000;
+  /* A runtime that reserves much address space (Go) needs a larger host. */
+  const char *memory_mib = getenv("WFE_BENCH_MEMORY_MIB");
+  if (memory_mib)
+    memory_bytes = strtoull(memory_mib, NULL, 10) << 20;
   const char *engine = argc > 3 ? argv[3] : "tekton";
   for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
     if (!strcmp(runs[i].engine, engine))
       run_text = runs[i].run;
   if (!run_text || calls < 1) {
-    fprintf(stderr, "ENGINE is tekton, job or argo; CALLS at least 1\n");
+    fprintf(stderr, "ENGINE is tekton, job, argo, echo-go or echo-rust; "
+                    "CALLS at least 1\n");
     return 2;
   }
   struct wfe_host_services services;
@@ -170,6 +193,7 @@ int main(int argc, char **argv)
         .isolation = mode ? WFE_ISOLATION_PROCESS : WFE_ISOLATION_NONE,
         .host_executable = WFE_ENGINE_HOST_PROGRAM,
         .host_threads = 4,
+        .engine_limits = memory_bytes ? engine_limits : NULL,
     };
     struct wfe_registry *reg = NULL;
     struct wfe_error err = WFE_ERROR_INIT;

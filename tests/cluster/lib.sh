@@ -11,6 +11,8 @@ CLUSTER_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # a version bump never mixes old and new binaries.
 CLUSTER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wfe/cluster"
 CLUSTER_BIN="$CLUSTER_CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
+# helm has its own directory: its version moves apart from the plane's.
+HELM_BIN="$CLUSTER_CACHE/helm-$HELM_VERSION/bin"
 # (-2: the set of Argo CRDs grew; a cache holding the old set is not reused.)
 CLUSTER_CRDS="$CLUSTER_CACHE/crds/tekton-$TEKTON_VERSION-argo-$ARGO_WORKFLOWS_VERSION-2"
 
@@ -339,9 +341,13 @@ start_kcm() {
     # ttlSecondsAfterFinished). Not node-lifecycle: it would evict every pod
     # of a node kwok has not renewed for 50 s (a paused plane). The QPS: with
     # the default (20) 50 Jobs at once take 14 s to complete, 4-7 s so.
+    # WFE_PLANE_WORKLOADS=1 adds the Deployment and ReplicaSet controllers
+    # (the Helm chart's upgrade test watches a Deployment roll).
+    local controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,job-controller,ttl-after-finished-controller
+    [[ "${WFE_PLANE_WORKLOADS:-0}" == 1 ]] && controllers+=,deployment-controller,replicaset-controller
     spawn WFE_PLANE_KCM_PID kube-controller-manager \
         --kubeconfig="$d/pki/kcm.kubeconfig" \
-        --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,job-controller,ttl-after-finished-controller \
+        --controllers="$controllers" \
         --kube-api-qps=100 --kube-api-burst=200 \
         --bind-address=127.0.0.1 \
         --secure-port="$WFE_PLANE_KCM_PORT" \

@@ -22,7 +22,7 @@ check() { # NAME FUNCTION
   local started=$SECONDS
   if "$@" >"$work/check.out" 2>&1; then
     ok "$name ($((SECONDS - started)) s)"
-    grep -h '^figure:' "$work/check.out" | sed 's/^/  /'
+    { grep -h '^figure:' "$work/check.out" || true; } | sed 's/^/  /'
   else
     not_ok "$name" "$(tail -n 8 "$work/check.out")"
   fi
@@ -34,9 +34,12 @@ free_port() {
 }
 metrics_port=$(free_port)
 probe_port=$(free_port)
+# Metrics over plain HTTP (--metrics-secure=false), which `metric` reads,
+# unless a script sets metrics_secure=true before start_controller.
 start_controller() { # extra flags...
   "$bin" run --kubeconfig "${WFE_E2E_KUBECONFIG:-$WFE_PLANE_ADMIN_KUBECONFIG}" \
     --plugins-dir "$plugins" \
+    --metrics-secure="${metrics_secure:-false}" \
     --metrics-bind-address "127.0.0.1:$metrics_port" \
     --health-probe-bind-address "127.0.0.1:$probe_port" \
     --log-format json "$@" >>"$work/controller.log" 2>&1 &

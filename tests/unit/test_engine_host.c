@@ -444,6 +444,28 @@ static void test_sandbox_stops_running_a_shell(void **state)
   expect_fault(*state, "exec", "EngineCrashed", "forbidden system call execve");
 }
 
+static void test_sandbox_stops_forking(void **state)
+{
+  expect_fault(*state, "fork", "EngineCrashed", "forbidden system call clone");
+}
+
+/* What a language runtime needs (Go's): threads, and an eventfd woken
+ * through epoll; the host keeps serving without a restart. */
+static void test_sandbox_lets_a_runtime_start_threads_and_wait(void **state)
+{
+  struct env *e = *state;
+  const struct wfe_engine_slot *slot = misbehave(e);
+  struct wfe_error err = WFE_ERROR_INIT;
+  for (int i = 0; i < 3; i++) {
+    int rc = render(slot, "thread", &err);
+    if (rc)
+      fail_msg("render with a thread: %s: %s", err.reason ? err.reason : "-",
+               wfe_error_message(&err));
+  }
+  assert_int_equal(wfe_engine_host_restarts(slot->plugin->host), 0);
+  wfe_error_clear(&err);
+}
+
 /* Only the culprit is blamed: calls in flight on the same host when another
  * call crashed it fail as EngineRestarted (or succeed), never EngineCrashed. */
 struct bystander {
@@ -827,6 +849,8 @@ int main(void)
       T(test_sandbox_stops_reading_the_token_file),
       T(test_sandbox_stops_connecting_to_the_api_server),
       T(test_sandbox_stops_running_a_shell),
+      T(test_sandbox_stops_forking),
+      T(test_sandbox_lets_a_runtime_start_threads_and_wait),
       T(test_host_blames_only_the_crashing_call),
       T(test_host_survives_freeing_large_inputs),
       T(test_host_crash_leaves_other_hosts_alone),

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 
 #include "http_server.h"
 #include "metrics.h"
+#include "serving_cert.h"
 #include "status.h"
 
 struct reply {
@@ -28,18 +30,31 @@ static size_t collect(char *data, size_t size, size_t n, void *userdata)
   return size * n;
 }
 
-/* Sends `method` to the server's `path`; the caller frees the reply. */
-static void request(uint16_t port, const char *method, const char *path,
-                    struct reply *out)
+/* Sends `method` to the server's `path`, over HTTPS when `tls` (the
+ * certificate not verified: it is self-signed), with `authorization` as the
+ * Authorization header when non-NULL; the caller frees the reply. */
+static void send_request(uint16_t port, int tls, const char *method,
+                         const char *path, const char *authorization,
+                         struct reply *out)
 {
-  char url[128];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)port, path);
+  char url[128], header[256];
+  snprintf(url, sizeof(url), "%s://127.0.0.1:%u%s", tls ? "https" : "http",
+           (unsigned)port, path);
   memset(out, 0, sizeof(*out));
   CURL *curl = curl_easy_init();
   assert_non_null(curl);
+  struct curl_slist *headers = NULL;
+  if (authorization) {
+    snprintf(header, sizeof(header), "Authorization: %s", authorization);
+    headers = curl_slist_append(NULL, header);
+    assert_non_null(headers);
+  }
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out->body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
@@ -53,6 +68,19 @@ static void request(uint16_t port, const char *method, const char *path,
   assert_int_equal(curl_easy_perform(curl), CURLE_OK);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
   curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
+}
+
+static void request(uint16_t port, const char *method, const char *path,
+                    struct reply *out)
+{
+  send_request(port, 0, method, path, NULL, out);
+}
+
+static void request_tls(uint16_t port, const char *path,
+                        const char *authorization, struct reply *out)
+{
+  send_request(port, 1, "GET", path, authorization, out);
 }
 
 static void reply_free(struct reply *reply)
@@ -61,15 +89,27 @@ static void reply_free(struct reply *reply)
   wfe_buf_free(&reply->headers);
 }
 
-static void assert_get(uint16_t port, const char *path, long status,
-                       const char *body)
+/* GET `path` (over HTTPS with `authorization` when `tls`) answers `status`
+ * and, when non-NULL, `body`; a 401 names the Bearer scheme. */
+static void assert_answer(uint16_t port, int tls, const char *path,
+                          const char *authorization, long status,
+                          const char *body)
 {
   struct reply reply;
-  request(port, "GET", path, &reply);
+  send_request(port, tls, "GET", path, authorization, &reply);
   assert_int_equal(reply.status, status);
   if (body)
     assert_string_equal(wfe_buf_str(&reply.body), body);
+  if (tls && status == 401)
+    assert_non_null(
+        strstr(wfe_buf_str(&reply.headers), "WWW-Authenticate: Bearer"));
   reply_free(&reply);
+}
+
+static void assert_get(uint16_t port, const char *path, long status,
+                       const char *body)
+{
+  assert_answer(port, 0, path, NULL, status, body);
 }
 
 static struct wfe_http_server *start(struct wfe_http_server_options *options)
@@ -233,6 +273,215 @@ static void test_http_port_in_use_is_unavailable(void **state)
   wfe_http_server_stop(first);
 }
 
+/* --- HTTPS and authorization ---------------------------------------------- */
+
+/* The token the authorizer last saw ("(none)" when NULL; the value only
+ * lives for the call, so it is copied). */
+static char last_token[64];
+
+/* "reader" may scrape, "stranger" is known but not allowed, "down" finds
+ * the API server away; anything else is unknown. */
+static unsigned fake_authorize(void *ctx, const char *token)
+{
+  (void)ctx;
+  snprintf(last_token, sizeof(last_token), "%s", token ? token : "(none)");
+  if (!token)
+    return 401;
+  if (!strcmp(token, "reader"))
+    return 200;
+  if (!strcmp(token, "stranger"))
+    return 403;
+  if (!strcmp(token, "down"))
+    return 503;
+  return 401;
+}
+
+static struct wfe_serving_cert *new_cert(const char *cert_file,
+                                         const char *key_file)
+{
+  struct wfe_serving_cert_options options = {cert_file, key_file, 1};
+  struct wfe_serving_cert *cert = NULL;
+  struct wfe_error err = WFE_ERROR_INIT;
+  if (wfe_serving_cert_new(&options, &cert, &err))
+    fail_msg("serving cert: %s", wfe_error_message(&err));
+  return cert;
+}
+
+static void assert_scrape(uint16_t port, const char *authorization, long status,
+                          const char *body)
+{
+  assert_answer(port, 1, "/metrics", authorization, status, body);
+}
+
+static void test_https_metrics_answer_as_the_authorizer_decides(void **state)
+{
+  struct wfe_metrics *metrics = wfe_metrics_new();
+  wfe_metric_add(
+      wfe_metrics_counter(metrics, "wfe_test_total", "Test.", NULL, 0), NULL,
+      1);
+  struct wfe_serving_cert *cert = new_cert(NULL, NULL);
+  assert_true(wfe_serving_cert_generated(cert));
+  struct wfe_http_server_options options = {0};
+  options.endpoints = WFE_HTTP_METRICS;
+  options.metrics = metrics;
+  options.tls = cert;
+  options.authorize = fake_authorize;
+  struct wfe_http_server *server = start(&options);
+  uint16_t port = wfe_http_server_port(server);
+  assert_scrape(port, NULL, 401, "Unauthorized\n");
+  assert_string_equal(last_token, "(none)");
+  assert_scrape(port, "Basic cmVhZGVyOg==", 401, NULL);
+  assert_string_equal(last_token, "(none)");
+  assert_scrape(port, "Bearer ", 401, NULL);
+  assert_scrape(port, "Bearer nobody", 401, NULL);
+  assert_scrape(port, "Bearer stranger", 403, "Forbidden\n");
+  assert_scrape(port, "Bearer down", 503, NULL);
+  struct reply reply;
+  request_tls(port, "/metrics", "bearer  reader", &reply);
+  assert_int_equal(reply.status, 200);
+  assert_string_equal(last_token, "reader");
+  assert_non_null(strstr(wfe_buf_str(&reply.body), "wfe_test_total 1"));
+  reply_free(&reply);
+  /* Other paths answer 404 without asking. */
+  snprintf(last_token, sizeof(last_token), "untouched");
+  request_tls(port, "/healthz", "Bearer reader", &reply);
+  assert_int_equal(reply.status, 404);
+  assert_string_equal(last_token, "untouched");
+  reply_free(&reply);
+  wfe_http_server_stop(server);
+  wfe_serving_cert_free(cert);
+  wfe_metrics_free(metrics);
+}
+
+static void test_https_refuses_plain_http(void **state)
+{
+  struct wfe_serving_cert *cert = new_cert(NULL, NULL);
+  struct wfe_http_server_options options = {0};
+  options.tls = cert;
+  struct wfe_http_server *server = start(&options);
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz",
+           (unsigned)wfe_http_server_port(server));
+  CURL *curl = curl_easy_init();
+  assert_non_null(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  long status = 0;
+  CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  assert_true(code != CURLE_OK || status != 200);
+  curl_easy_cleanup(curl);
+  wfe_http_server_stop(server);
+  wfe_serving_cert_free(cert);
+}
+
+/* A key and self-signed certificate made by openssl into DIR/NAME.{crt,key}. */
+static void make_pair(const char *dir, const char *name)
+{
+  char command[1024];
+  snprintf(command, sizeof(command),
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+           "-nodes -days 1 -subj /CN=%s -keyout %s/%s.key -out %s/%s.crt "
+           ">/dev/null 2>&1",
+           name, dir, name, dir, name);
+  if (system(command) != 0)
+    fail_msg("openssl could not make %s", name);
+}
+
+static void install_pair(const char *dir, const char *name)
+{
+  char command[1024];
+  /* As a Secret volume changes: new files, then renamed over the old. */
+  snprintf(command, sizeof(command),
+           "cp %s/%s.crt %s/tls.crt.new && cp %s/%s.key %s/tls.key.new && "
+           "mv %s/tls.key.new %s/tls.key && mv %s/tls.crt.new %s/tls.crt",
+           dir, name, dir, dir, name, dir, dir, dir, dir, dir);
+  assert_int_equal(system(command), 0);
+}
+
+static void scrape_once(uint16_t port)
+{
+  struct reply reply;
+  request_tls(port, "/healthz", NULL, &reply);
+  assert_int_equal(reply.status, 200);
+  reply_free(&reply);
+}
+
+static void test_https_serves_a_renewed_certificate_file(void **state)
+{
+  char dir[] = "/tmp/wfe-cert-XXXXXX", crt[64], key[64];
+  assert_non_null(mkdtemp(dir));
+  make_pair(dir, "first");
+  make_pair(dir, "second");
+  make_pair(dir, "third");
+  install_pair(dir, "first");
+  snprintf(crt, sizeof(crt), "%s/tls.crt", dir);
+  snprintf(key, sizeof(key), "%s/tls.key", dir);
+  struct wfe_serving_cert *cert = new_cert(crt, key);
+  assert_false(wfe_serving_cert_generated(cert));
+  char first[65], now[65];
+  wfe_serving_cert_fingerprint(cert, first);
+  struct wfe_http_server_options options = {0};
+  options.tls = cert;
+  struct wfe_http_server *server = start(&options);
+  uint16_t port = wfe_http_server_port(server);
+  scrape_once(port);
+  assert_int_equal(wfe_serving_cert_reloads(cert), 0);
+
+  install_pair(dir, "second");
+  usleep(5000);
+  scrape_once(port); /* the handshake sees the change */
+  assert_int_equal(wfe_serving_cert_reloads(cert), 1);
+  wfe_serving_cert_fingerprint(cert, now);
+  assert_string_not_equal(now, first);
+
+  /* A key that is not the certificate's is not served: the last good pair
+   * stays. */
+  char command[512];
+  snprintf(command, sizeof(command), "cp %s/third.key %s/tls.key", dir, dir);
+  assert_int_equal(system(command), 0);
+  usleep(5000);
+  scrape_once(port);
+  assert_int_equal(wfe_serving_cert_reloads(cert), 1);
+  char still[65];
+  wfe_serving_cert_fingerprint(cert, still);
+  assert_string_equal(still, now);
+
+  wfe_http_server_stop(server);
+  wfe_serving_cert_free(cert);
+  snprintf(command, sizeof(command), "rm -rf %s", dir);
+  assert_int_equal(system(command), 0);
+}
+
+static void test_serving_cert_refuses_bad_files(void **state)
+{
+  struct wfe_serving_cert_options options = {"/nonexistent/tls.crt",
+                                             "/nonexistent/tls.key", 0};
+  struct wfe_serving_cert *cert = NULL;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_serving_cert_new(&options, &cert, &err), WFE_E_INVALID);
+  assert_null(cert);
+  assert_string_equal(err.field, "metricsCertFile");
+  assert_non_null(strstr(err.message, "/nonexistent/tls.crt"));
+  wfe_error_clear(&err);
+  options.key_file = NULL;
+  assert_int_equal(wfe_serving_cert_new(&options, &cert, &err), WFE_E_INVALID);
+  assert_string_equal(err.field, "metricsKeyFile");
+  wfe_error_clear(&err);
+}
+
+static void test_http_bearer_token_parsing(void **state)
+{
+  assert_string_equal(wfe_http_bearer_token("Bearer abc"), "abc");
+  assert_string_equal(wfe_http_bearer_token("bearer   abc.def"), "abc.def");
+  assert_null(wfe_http_bearer_token(NULL));
+  assert_null(wfe_http_bearer_token("Bearer"));
+  assert_null(wfe_http_bearer_token("Bearer   "));
+  assert_null(wfe_http_bearer_token("Bearerabc"));
+  assert_null(wfe_http_bearer_token("Basic abc"));
+}
+
 static void test_http_bind_address_parsing(void **state)
 {
   char *host = NULL;
@@ -311,6 +560,11 @@ int main(void)
       cmocka_unit_test(test_http_server_serves_only_its_chosen_endpoints),
       cmocka_unit_test(test_http_wildcard_address_listens_on_loopback_too),
       cmocka_unit_test(test_http_port_in_use_is_unavailable),
+      cmocka_unit_test(test_https_metrics_answer_as_the_authorizer_decides),
+      cmocka_unit_test(test_https_refuses_plain_http),
+      cmocka_unit_test(test_https_serves_a_renewed_certificate_file),
+      cmocka_unit_test(test_serving_cert_refuses_bad_files),
+      cmocka_unit_test(test_http_bearer_token_parsing),
       cmocka_unit_test(test_http_bind_address_parsing),
       cmocka_unit_test(test_http_stop_closes_every_socket),
   };

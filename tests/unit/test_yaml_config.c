@@ -174,6 +174,54 @@ static void test_config_defaults_the_progress_interval_to_10s(void **state)
   wfe_config_free(&c);
 }
 
+static void test_config_metrics_are_secure_by_default_on_8443(void **state)
+{
+  struct wfe_config c;
+  assert_int_equal(wfe_config_init(&c), 0);
+  assert_true(c.metrics_secure);
+  assert_null(c.metrics_cert_file);
+  assert_string_equal(wfe_config_metrics_bind_address(&c), ":8443");
+  assert_int_equal(c.metrics_auth_allow_ttl_ms, 60000);
+  assert_int_equal(c.metrics_auth_deny_ttl_ms, 30000);
+  assert_int_equal(c.metrics_auth_cache_size, 1024);
+  assert_int_equal(c.metrics_auth_timeout_ms, 3000);
+  c.metrics_secure = 0; /* plain HTTP keeps the old port */
+  assert_string_equal(wfe_config_metrics_bind_address(&c), ":9090");
+  wfe_config_free(&c);
+}
+
+static void test_config_reads_the_metrics_keys(void **state)
+{
+  char *path = write_temp(
+      "metricsSecure: true\nmetricsCertFile: /certs/tls.crt\n"
+      "metricsKeyFile: /certs/tls.key\nmetricsBindAddress: \":9443\"\n"
+      "metricsAuth: {allowCacheTTL: 2s, denyCacheTTL: 0s, cacheSize: 10, "
+      "timeout: 500ms}\n");
+  struct wfe_config c;
+  struct wfe_error err = WFE_ERROR_INIT;
+  assert_int_equal(wfe_config_init(&c), 0);
+  assert_int_equal(wfe_config_load_file(&c, path, &err), 0);
+  assert_int_equal(wfe_config_validate(&c, &err), 0);
+  assert_true(c.metrics_secure);
+  assert_string_equal(c.metrics_cert_file, "/certs/tls.crt");
+  assert_string_equal(c.metrics_key_file, "/certs/tls.key");
+  assert_string_equal(wfe_config_metrics_bind_address(&c), ":9443");
+  assert_int_equal(c.metrics_auth_allow_ttl_ms, 2000);
+  assert_int_equal(c.metrics_auth_deny_ttl_ms, 0);
+  assert_int_equal(c.metrics_auth_cache_size, 10);
+  assert_int_equal(c.metrics_auth_timeout_ms, 500);
+  wfe_config_free(&c);
+  unlink(path);
+  free(path);
+  int value = -1;
+  assert_int_equal(wfe_parse_bool("false", &value), 0);
+  assert_int_equal(value, 0);
+  assert_int_equal(wfe_parse_bool("true", &value), 0);
+  assert_int_equal(value, 1);
+  assert_int_equal(wfe_parse_bool("yes", &value), WFE_E_INVALID);
+  assert_int_equal(wfe_parse_bool(NULL, &value), WFE_E_INVALID);
+}
+
 static void expect_config_error(const char *text, const char *key,
                                 const char *fragment)
 {
@@ -236,6 +284,29 @@ static void test_config_errors_name_the_key_and_reason(void **state)
                       "engineHost.engines.Tekton", "DNS labels");
   expect_config_error("engineHost: {engines: {tekton: {memory: 1Gi}}}\n",
                       "engineHost.engines.tekton.memory", "unknown key");
+  expect_config_error("metricsSecure: \"no\"\n", "metricsSecure",
+                      "true or false");
+  expect_config_error("metricsSecure: 1\n", "metricsSecure", "true or false");
+  expect_config_error("metricsCertFile: 3\n", "metricsCertFile",
+                      "must be a string");
+  expect_config_error("metricsCertFile: /c/tls.crt\n", "metricsKeyFile",
+                      "together with metricsCertFile");
+  expect_config_error("metricsKeyFile: /c/tls.key\n", "metricsCertFile",
+                      "together with metricsKeyFile");
+  expect_config_error("metricsSecure: false\nmetricsCertFile: /c/tls.crt\n"
+                      "metricsKeyFile: /c/tls.key\n",
+                      "metricsCertFile", "metricsSecure is false");
+  expect_config_error("metricsAuth: 5s\n", "metricsAuth", "must be a map");
+  expect_config_error("metricsAuth: {allowCacheTTL: forever}\n",
+                      "metricsAuth.allowCacheTTL", "duration");
+  expect_config_error("metricsAuth: {denyCacheTTL: -1s}\n",
+                      "metricsAuth.denyCacheTTL", "duration");
+  expect_config_error("metricsAuth: {cacheSize: 0}\n", "metricsAuth.cacheSize",
+                      "between 1 and 1000000");
+  expect_config_error("metricsAuth: {timeout: 0s}\n", "metricsAuth.timeout",
+                      "positive duration");
+  expect_config_error("metricsAuth: {ttl: 1s}\n", "metricsAuth.ttl",
+                      "unknown key (known: allowCacheTTL");
 }
 
 static void test_byte_quantities(void **state)
@@ -279,6 +350,8 @@ int main(void)
       cmocka_unit_test(test_config_reads_every_key),
       cmocka_unit_test(test_config_defaults_the_progress_interval_to_10s),
       cmocka_unit_test(test_config_errors_name_the_key_and_reason),
+      cmocka_unit_test(test_config_metrics_are_secure_by_default_on_8443),
+      cmocka_unit_test(test_config_reads_the_metrics_keys),
       cmocka_unit_test(test_duration_parsing),
       cmocka_unit_test(test_byte_quantities),
   };

@@ -1,0 +1,3 @@
+module wfe/engines/go
+
+go 1.24
