@@ -69,4 +69,11 @@ tail -1 "$work/check.txt"
 ctest --test-dir "$work/cm-build" --output-on-failure >"$work/ctest.txt" ||
   { cat "$work/ctest.txt"; exit 1; }
 grep -q "example_conformance .* Passed" "$work/ctest.txt" || { cat "$work/ctest.txt"; exit 1; }
+
+# The engine template the SDK installs builds and passes the kit with its
+# own ci.sh, as an engine author runs it.
+cp -r "$prefix/share/wfe/engine-template" "$work/template"
+WFE_PREFIX=$prefix "$work/template/ci.sh" >"$work/template.txt" 2>&1 ||
+  { cat "$work/template.txt"; exit 1; }
+tail -1 "$work/template.txt"
 echo "out-of-tree engine: built with pkg-config and find_package, loaded, rendered and checked"

@@ -3,7 +3,7 @@
  * plugin with the core's own loader (plugin.h), gives it a fake host that
  * serves objects from the engine's test vectors, and runs the contract of
  * docs/plugin-abi.md as named checks. Each check that calls into the engine
- * runs in a forked child, so an engine that crashes or hangs fails that
+ * runs in a process of its own, so an engine that crashes or hangs fails that
  * check and the kit goes on. See docs/engine-check.md.
  */
 #ifndef WFE_ENGINE_CHECK_H
@@ -95,6 +95,8 @@ void check_report_free(struct check_report *r);
 /* ---- the kit ---- */
 
 struct check_kit {
+  const char *self; /* this program, and how it was started: each check */
+  char **argv;      /* runs in a fresh process of it (isolate.c) */
   const char *plugin_path;
   const char *engine_name; /* --engine, or NULL: the plugin's only one */
   char *config;            /* --config's text, or "{}" */
@@ -113,12 +115,15 @@ struct check_kit {
   struct check_report report;
 };
 
-/* A check body, run in a forked child: returns 1 when it passed, 0 when it
- * failed, -1 when it does not apply (skipped), with the reason in `why`. */
+/* A check body, run in a process of its own: returns 1 when it passed, 0 when
+ * it failed, -1 when it does not apply (skipped), with the reason in `why`. */
 typedef int (*check_fn)(struct check_kit *kit, const void *arg,
                         struct wfe_buf *why);
 
-/* Runs `fn` in a child process and records the result under `name`. A
+/* Runs `fn` in a child process and records the result under `name`. The
+ * child is this program started afresh (CHECK_ONLY_ENV=name), which loads
+ * the plugin anew and runs only that check: a forked copy of a process
+ * whose plugin started threads (a Go runtime) would have lost them. A
  * crash, an exit or a hang (`timeout_s`) of the child fails the check.
  * With CHECK_IN_PROCESS_ENV=1 (the kit's valgrind run) it runs in this
  * process instead.
@@ -127,6 +132,15 @@ typedef int (*check_fn)(struct check_kit *kit, const void *arg,
 int check_read_fd(int fd, struct wfe_buf *out);
 
 #define CHECK_IN_PROCESS_ENV "WFE_ENGINE_CHECK_IN_PROCESS"
+/* Set in a process the kit started to run the one check it names. */
+#define CHECK_ONLY_ENV "WFE_ENGINE_CHECK_ONLY"
+/* What such a process exits with when it never reached its check. */
+#define CHECK_EXIT_NOT_REACHED 72
+
+/* This program's file (readlink of /proc/self/exe; under valgrind that
+ * would name valgrind, so it is read before). Caller frees; NULL on
+ * failure. */
+char *check_self_path(void);
 int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
                    const void *arg, unsigned timeout_s);
 

@@ -1,8 +1,12 @@
 /*
- * Runs a check in a forked child, so that an engine that crashes, exits or
- * hangs fails that one check with what happened, and the kit goes on. The
- * child writes its verdict and reason into a pipe and ends with _exit: no
- * atexit handler of the kit or the plugin runs twice.
+ * Runs a check in a process of its own, so that an engine that crashes,
+ * exits or hangs fails that one check with what happened, and the kit goes
+ * on. The process is this program started again (fork, then exec), which
+ * loads the plugin as the first did and runs only the named check: a
+ * forked copy alone would share the parent's loaded plugin, and a plugin
+ * whose runtime started threads at load (Go's) finds them gone in a fork.
+ * The child writes its reason to the pipe that is its standard output and
+ * ends with _exit, its verdict in the status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,18 +74,28 @@ static int run_on_worker_stack(struct check_kit *kit, check_fn fn,
   return t.verdict;
 }
 
-static void run_child(struct check_kit *kit, check_fn fn, const void *arg,
-                      unsigned timeout_s, int fd)
+/* In the process started for this check: run it, tell the verdict. */
+static void run_here(struct check_kit *kit, check_fn fn, const void *arg)
 {
-  alarm(timeout_s); /* SIGALRM's default action ends a hung check */
   struct wfe_buf why = WFE_BUF_INIT;
   int verdict = run_on_worker_stack(kit, fn, arg, &why);
-  write_all(fd, wfe_buf_str(&why), why.len);
+  write_all(STDOUT_FILENO, wfe_buf_str(&why), why.len);
   _exit(verdict > 0   ? CHILD_PASSED
         : verdict < 0 ? CHILD_SKIPPED
                       : CHILD_FAILED);
 }
 
+/* The forked child: becomes this program again, told which check to run,
+ * its verdict's reason written into `fd`. */
+static void exec_check(const struct check_kit *kit, const char *name,
+                       unsigned timeout_s, int fd)
+{
+  if (dup2(fd, STDOUT_FILENO) < 0 || setenv(CHECK_ONLY_ENV, name, 1))
+    _exit(CHECK_EXIT_NOT_REACHED);
+  alarm(timeout_s); /* kept across exec; its default action ends a hang */
+  execv(kit->self, kit->argv);
+  _exit(CHECK_EXIT_NOT_REACHED);
+}
 int check_read_fd(int fd, struct wfe_buf *out)
 {
   char chunk[4096];
@@ -114,6 +128,11 @@ static int record(struct check_kit *kit, const char *name, int status,
     rc = wfe_buf_printf(why, "%sthe engine crashed: signal %d (%s)",
                         why->len ? "; " : "", WTERMSIG(status),
                         strsignal(WTERMSIG(status)));
+  else if (WIFEXITED(status) && WEXITSTATUS(status) == CHECK_EXIT_NOT_REACHED)
+    rc = wfe_buf_printf(why,
+                        "%sthe check could not run: its process did not "
+                        "load the plugin or create the engine as this one did",
+                        why->len ? "; " : "");
   else if (!(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_FAILED))
     rc = wfe_buf_printf(why, "%sthe engine exited the process with status %d",
                         why->len ? "; " : "", WEXITSTATUS(status));
@@ -138,6 +157,11 @@ static int run_in_process(struct check_kit *kit, const char *name, check_fn fn,
 int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
                    const void *arg, unsigned timeout_s)
 {
+  const char *only = getenv(CHECK_ONLY_ENV);
+  if (only && strcmp(only, name) == 0)
+    run_here(kit, fn, arg);
+  if (only)
+    return 0; /* another process runs that one */
   const char *in_process = getenv(CHECK_IN_PROCESS_ENV);
   if (in_process && strcmp(in_process, "1") == 0)
     return run_in_process(kit, name, fn, arg);
@@ -151,10 +175,8 @@ int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
     close(fds[1]);
     return check_report_add(&kit->report, name, 0, 0, "fork failed");
   }
-  if (pid == 0) {
-    close(fds[0]);
-    run_child(kit, fn, arg, timeout_s, fds[1]);
-  }
+  if (pid == 0)
+    exec_check(kit, name, timeout_s, fds[1]);
   close(fds[1]);
   struct wfe_buf why = WFE_BUF_INIT;
   /* A pipe that fails to read loses only the child's reason. */
@@ -167,4 +189,22 @@ int check_isolated(struct check_kit *kit, const char *name, check_fn fn,
     rc = record(kit, name, status, timeout_s, &why);
   wfe_buf_free(&why);
   return rc;
+}
+
+char *check_self_path(void)
+{
+  for (size_t size = 256; size <= 65536; size *= 2) {
+    char *path = malloc(size);
+    if (!path)
+      return NULL;
+    ssize_t n = readlink("/proc/self/exe", path, size);
+    if (n >= 0 && (size_t)n < size) {
+      path[n] = '\0';
+      return path;
+    }
+    free(path);
+    if (n < 0)
+      return NULL;
+  }
+  return NULL;
 }

@@ -36,26 +36,6 @@ static int on_path(const char *program)
   return found;
 }
 
-/* The kit's own executable (under valgrind, /proc/self/exe would name
- * valgrind). Caller frees; NULL on failure. */
-static char *self_path(void)
-{
-  for (size_t size = 256; size <= 65536; size *= 2) {
-    char *path = malloc(size);
-    if (!path)
-      return NULL;
-    ssize_t n = readlink("/proc/self/exe", path, size);
-    if (n >= 0 && (size_t)n < size) {
-      path[n] = '\0';
-      return path;
-    }
-    free(path);
-    if (n < 0)
-      return NULL;
-  }
-  return NULL;
-}
-
 static void exec_valgrind(const char *self, int argc, char **argv, int out)
 {
   static const char *const prefix[] = {
@@ -82,7 +62,7 @@ static void exec_valgrind(const char *self, int argc, char **argv, int out)
  * wait status, or -1 when it could not be started. */
 static int run_under_valgrind(int argc, char **argv, struct wfe_buf *out)
 {
-  char *self = self_path();
+  char *self = check_self_path();
   int fds[2];
   if (!self || pipe(fds)) {
     free(self);

@@ -219,7 +219,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "wfe-engine-check: %s: %s\n", o.plugin, strerror(errno));
     return EXIT_USAGE;
   }
-  struct check_kit kit = {.plugin_path = plugin_path, .engine_name = o.engine};
+  char *self = check_self_path();
+  if (!self) {
+    fprintf(stderr, "wfe-engine-check: cannot find its own program: %s\n",
+            strerror(errno));
+    free(plugin_path);
+    return EXIT_USAGE;
+  }
+  struct check_kit kit = {.self = self,
+                          .argv = argv,
+                          .plugin_path = plugin_path,
+                          .engine_name = o.engine};
   struct wfe_error err = WFE_ERROR_INIT;
   int rc = prepare(&kit, &o, &err);
   if (rc) {
@@ -227,10 +237,18 @@ int main(int argc, char **argv)
     wfe_error_clear(&err);
     kit_free(&kit);
     free(plugin_path);
+    free(self);
     return EXIT_USAGE;
   }
   check_host_init(&kit.services, &kit.vectors);
   rc = run_checks(&kit);
+  if (getenv(CHECK_ONLY_ENV)) {
+    /* Started for one check, which would have ended this process. */
+    kit_free(&kit);
+    free(plugin_path);
+    free(self);
+    return CHECK_EXIT_NOT_REACHED;
+  }
   if (!rc && o.valgrind)
     rc = check_leaks(&kit, argc, argv);
   else if (!rc)
@@ -243,5 +261,6 @@ int main(int argc, char **argv)
     fputs("wfe-engine-check: out of memory\n", stderr);
   kit_free(&kit);
   free(plugin_path);
+  free(self);
   return failed ? 1 : 0;
 }
