@@ -1,5 +1,6 @@
 # Install the public header and the files a third party needs to build an
-# engine out of tree: a pkg-config file and a CMake package.
+# engine out of tree: a pkg-config file and a CMake package, both of which
+# name the conformance kit (wfe-engine-check, installed by core/engine/check).
 include(CMakePackageConfigHelpers)
 
 install(FILES include/wfe/engine.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/wfe)
@@ -14,7 +15,7 @@ install(EXPORT WfeEngineTargets NAMESPACE WfeEngine::
 configure_package_config_file(cmake/WfeEngineConfig.cmake.in
   ${PROJECT_BINARY_DIR}/WfeEngineConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/WfeEngine
-  PATH_VARS CMAKE_INSTALL_LIBDIR)
+  PATH_VARS CMAKE_INSTALL_LIBDIR CMAKE_INSTALL_BINDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/WfeEngineConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/WfeEngineConfig.cmake

@@ -572,7 +572,7 @@ static int start_workers(int count)
     return -1;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 1 << 20);
+  pthread_attr_setstacksize(&attr, WFE_ENGINE_HOST_STACK_SIZE);
   for (int i = 0; i < count; i++) {
     struct worker *w = &g.workers[i];
     w->object = (struct wfe_buf)WFE_BUF_INIT;

@@ -17,6 +17,11 @@
 
 #include "buf.h"
 
+/* The stack of each thread an engine host calls engines on: what an
+ * engine's recursion has to fit in (wfe-engine-check calls engines on
+ * stacks of the same size). */
+#define WFE_ENGINE_HOST_STACK_SIZE (1 << 20)
+
 /* An engine of the plugin that its checks refused. */
 struct wfe_plugin_refusal {
   char *engine; /* its name, or "#<index>" when it has none */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs wfe into a fresh prefix, builds the example engine out of tree
 # against the installed header only -- once with pkg-config and once with
-# CMake's find_package -- and has the installed controller load and use it.
+# CMake's find_package -- has the installed controller load and use it, and
+# the installed wfe-engine-check pass it with its conformance vectors.
 #   test_out_of_tree.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
@@ -10,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/wfe-controller lib/wfe/plugins.d/tekton.so lib/wfe/plugins.d/argo.so \
+for f in bin/wfe-controller bin/wfe-engine-check lib/wfe/plugins.d/tekton.so lib/wfe/plugins.d/argo.so \
   include/wfe/engine.h lib/pkgconfig/wfe-engine.pc lib/cmake/WfeEngine/WfeEngineConfig.cmake; do
   [[ -e $prefix/$f ]] || { echo "not installed: $f"; exit 1; }
 done
@@ -23,10 +24,11 @@ grep -q "\"path\":\"$prefix/lib/wfe/plugins.d/tekton.so\"" "$work/default.json" 
 
 # 1. pkg-config
 mkdir -p "$work/pc"
-cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags wfe-engine)
+cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags wfe-engine json-c)
+libs=$(pkg-config --libs json-c)
 # shellcheck disable=SC2086
-cc -std=c99 -pedantic -Wall -Wextra -Werror -shared -Wl,-z,defs $cflags \
-  "$src/tests/abi/example-engine/example.c" -o "$work/pc/example.so"
+cc -std=c99 -pedantic -Wall -Wextra -Werror -fPIC -shared -Wl,-z,defs $cflags \
+  "$src/tests/abi/example-engine/example.c" -o "$work/pc/example.so" $libs
 
 # 2. find_package(WfeEngine)
 cmake -S "$src/tests/abi/example-engine" -B "$work/cm-build" -G Ninja \
@@ -57,4 +59,21 @@ for dir in "$work/pc" "$work/cm"; do
   grep -q '"kubernaut.ai/workflow-execution-uid":"0b4d5f4e-1111-2222-3333-444455556666"' \
     "$work/run.json" || { cat "$work/run.json"; exit 1; }
 done
-echo "out-of-tree engine: built with pkg-config and find_package, loaded and rendered"
+# The installed conformance kit passes both builds with the example's
+# vectors: found through pkg-config, and as the CMake package's test.
+kit=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=enginecheck wfe-engine)
+[[ -x $kit ]] || { echo "pkg-config names no kit: $kit"; exit 1; }
+"$kit" "$work/pc/example.so" --vectors "$src/tests/abi/example-engine/conformance" \
+  >"$work/check.txt" || { cat "$work/check.txt"; exit 1; }
+tail -1 "$work/check.txt"
+ctest --test-dir "$work/cm-build" --output-on-failure >"$work/ctest.txt" ||
+  { cat "$work/ctest.txt"; exit 1; }
+grep -q "example_conformance .* Passed" "$work/ctest.txt" || { cat "$work/ctest.txt"; exit 1; }
+
+# The engine template the SDK installs builds and passes the kit with its
+# own ci.sh, as an engine author runs it.
+cp -r "$prefix/share/wfe/engine-template" "$work/template"
+WFE_PREFIX=$prefix "$work/template/ci.sh" >"$work/template.txt" 2>&1 ||
+  { cat "$work/template.txt"; exit 1; }
+tail -1 "$work/template.txt"
+echo "out-of-tree engine: built with pkg-config and find_package, loaded, rendered and checked"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -104,9 +105,16 @@ char *test_format(const char *format, ...)
   return text;
 }
 
+/* An engine's conformance vectors (engines/<name>/conformance/, what
+ * wfe-engine-check runs) are its tests' data too: a path starting with
+ * "conformance/" is read from there, any other from tests/data/<name>/. */
 char *test_read_data(const char *subdir, const char *relative)
 {
-  char *path = test_format("%s/%s/%s", WFE_TEST_DATA_DIR, subdir, relative);
+  static const char vectors[] = "conformance/";
+  char *path =
+      strncmp(relative, vectors, strlen(vectors)) == 0
+          ? test_format("%s/%s/%s", WFE_ENGINES_DIR, subdir, relative)
+          : test_format("%s/%s/%s", WFE_TEST_DATA_DIR, subdir, relative);
   char *text = test_read_file(path);
   free(path);
   return text;
@@ -188,12 +196,12 @@ void test_set_path(json_object *doc, const char *path, json_object *value)
 }
 
 void test_check_golden(struct test_engine *t, const char *subdir,
-                       const char *name, const char *suffix)
+                       const char *name)
 {
-  char *path = test_format("render/%s.wfe.json", name);
+  char *path = test_format("conformance/render/%s/execution.json", name);
   char *execution = test_read_data(subdir, path);
   free(path);
-  path = test_format("render/%s.%s", name, suffix);
+  path = test_format("conformance/render/%s/expected.json", name);
   char *expected = test_read_data(subdir, path);
   free(path);
   struct wfe_buf out = WFE_BUF_INIT;
@@ -212,7 +220,7 @@ void test_check_golden_case(void **state)
   struct test_engine *t = *state;
   const struct test_golden *golden = t->initial_state;
   assert_non_null(golden);
-  test_check_golden(t, golden->subdir, golden->name, golden->suffix);
+  test_check_golden(t, golden->subdir, golden->name);
 }
 
 void test_check_describe(struct test_engine *t, const char *name,
@@ -380,8 +388,15 @@ char *test_interpret_data(struct test_engine *t, const char *subdir,
                           const char *fixture, int expected_rc,
                           struct wfe_error *err)
 {
-  char *path = test_format("status/%s.json", fixture);
-  char *run = test_read_data(subdir, path);
+  /* A run that is a conformance vector lives with the engine. */
+  char *path = test_format("%s/%s/conformance/interpret/%s/run.json",
+                           WFE_ENGINES_DIR, subdir, fixture);
+  if (access(path, F_OK) != 0) {
+    free(path);
+    path =
+        test_format("%s/%s/status/%s.json", WFE_TEST_DATA_DIR, subdir, fixture);
+  }
+  char *run = test_read_file(path);
   free(path);
   struct wfe_buf out = WFE_BUF_INIT;
   int rc = test_call_interpret(t, run, &out, err);
@@ -402,6 +417,16 @@ void test_check_interpret(struct test_engine *t, const char *subdir,
   test_assert_json_equal(text, expected, fixture);
   free(text);
   wfe_error_clear(&err);
+}
+
+void test_check_interpret_vector(struct test_engine *t, const char *subdir,
+                                 const char *name)
+{
+  char *path = test_format("conformance/interpret/%s/expected.json", name);
+  char *expected = test_read_data(subdir, path);
+  test_check_interpret(t, subdir, name, expected);
+  free(expected);
+  free(path);
 }
 
 void test_expect_malformed_status(struct test_engine *t,

@@ -84,16 +84,16 @@ void test_assert_json_equal(const char *actual, const char *expected,
  * path, making the objects on the way; `value` is consumed. */
 void test_set_path(json_object *doc, const char *path, json_object *value);
 
-/* Renders <subdir>/render/<name>.wfe.json and compares the result with
- * <subdir>/render/<name>.<suffix> (for instance "job.json"). */
+/* Renders the engine's conformance vector render/<name>/execution.json and
+ * compares the result with render/<name>/expected.json, as wfe-engine-check
+ * does (engines/<subdir>/conformance/). */
 void test_check_golden(struct test_engine *t, const char *subdir,
-                       const char *name, const char *suffix);
+                       const char *name);
 
 /* A golden render: the case of a TEST_GOLDEN_CASE test. */
 struct test_golden {
   const char *subdir;
   const char *name;
-  const char *suffix;
 };
 
 /* The test function of a TEST_GOLDEN_CASE: test_check_golden with the
@@ -105,15 +105,15 @@ void test_check_golden_case(void **state);
   cmocka_unit_test_setup_teardown(test, setup, test_teardown_fixture)
 
 /* A cmocka test named `test` that checks the golden render `case_name` of
- * `data` (test_check_golden(t, data, case_name, case_suffix)) on a fixture
- * made by `setup`. */
-#define TEST_GOLDEN_CASE(test, setup, data, case_name, case_suffix)            \
+ * `data` (test_check_golden(t, data, case_name)) on a fixture made by
+ * `setup`. */
+#define TEST_GOLDEN_CASE(test, setup, data, case_name)                         \
   {                                                                            \
     .name = #test, .test_func = test_check_golden_case, .setup_func = setup,   \
     .teardown_func = test_teardown_fixture,                                    \
     .initial_state = &(struct test_golden)                                     \
     {                                                                          \
-      .subdir = data, .name = case_name, .suffix = case_suffix                 \
+      .subdir = data, .name = case_name                                        \
     }                                                                          \
   }
 
@@ -178,6 +178,11 @@ char *test_interpret_data(struct test_engine *t, const char *subdir,
 /* Interprets <subdir>/status/<fixture>.json: the document `expected`. */
 void test_check_interpret(struct test_engine *t, const char *subdir,
                           const char *fixture, const char *expected);
+
+/* test_check_interpret of the engine's conformance vector
+ * interpret/<name>/ (run.json) against its expected.json. */
+void test_check_interpret_vector(struct test_engine *t, const char *subdir,
+                                 const char *name);
 
 /* The start and completion times of the runs in tests/data, as the
  * interpret document states them. */

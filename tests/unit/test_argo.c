@@ -128,7 +128,8 @@ static json_object *valid_execution(void)
 
 static void test_render_output_is_deterministic(void **state)
 {
-  test_check_render_deterministic(*state, "argo", "render/params.wfe.json");
+  test_check_render_deterministic(*state, "argo",
+                                  "conformance/render/params/execution.json");
 }
 
 static void
@@ -190,7 +191,7 @@ static void test_validate_accepts_a_valid_execution(void **state)
 {
   struct test_engine *t = *state;
   test_check_valid(t, "argo", "execution.json");
-  test_check_valid(t, "argo", "render/params.wfe.json");
+  test_check_valid(t, "argo", "conformance/render/params/execution.json");
 }
 
 static void test_validate_accepts_argo_parameter_names(void **state)
@@ -297,6 +298,13 @@ static void check_interpret(struct test_engine *t, const char *fixture,
   test_check_interpret(t, "argo", fixture, expected);
 }
 
+/* The engine's conformance vector interpret/<name>/: the same case
+ * wfe-engine-check runs. */
+static void check_vector(struct test_engine *t, const char *name)
+{
+  test_check_interpret_vector(t, "argo", name);
+}
+
 /* Interprets a Workflow whose status is `status`: the document
  * `expected`. */
 static void expect_status(struct test_engine *t, const char *status,
@@ -322,7 +330,7 @@ static void test_interpret_an_untouched_workflow_is_pending(void **state)
       "{\"phase\":\"Pending\",\"reason\":\"Pending\",\"message\":\"the Argo "
       "workflow-controller has not started the Workflow yet\"}";
   struct test_engine *t = *state;
-  check_interpret(t, "no-status", pending);
+  check_vector(t, "no-status");
   check_interpret(t, "empty-status", pending);
   expect_status(t, "{\"phase\":\"\"}", pending);
 }
@@ -340,9 +348,7 @@ static void test_interpret_a_held_workflow_is_pending_with_why(void **state)
 static void test_interpret_running_tells_the_steps_done(void **state)
 {
   struct test_engine *t = *state;
-  check_interpret(t, "running",
-                  "{\"phase\":\"Running\",\"reason\":\"Running\",\"message\":"
-                  "\"steps done: 1/2\"," TEST_STARTED "}");
+  check_vector(t, "running");
   expect_status(t,
                 "{\"phase\":\"Running\",\"progress\":\"0/1\",\"message\":"
                 "\"Waiting for payments/Semaphore/quota\"}",
@@ -354,16 +360,12 @@ static void test_interpret_running_tells_the_steps_done(void **state)
 
 static void test_interpret_succeeded_is_completed_success(void **state)
 {
-  check_interpret(*state, "succeeded",
-                  "{\"phase\":\"Completed\",\"outcome\":\"Success\","
-                  "\"reason\":\"Succeeded\"," TEST_STARTED "," TEST_FINISHED
-                  "}");
+  check_vector(*state, "succeeded");
 }
 
 static void test_interpret_failed_names_the_pod_that_exited_3(void **state)
 {
-  check_interpret(*state, "failed-exit-3",
-                  "{" FAILED "," TEST_STARTED "," TEST_FINISHED "," EXIT_3 "}");
+  check_vector(*state, "failed-exit-3");
 }
 
 static void test_interpret_failed_pods_at_one_time_go_by_name(void **state)
@@ -376,24 +378,13 @@ static void test_interpret_failed_pods_at_one_time_go_by_name(void **state)
 
 static void test_interpret_error_is_failed_with_its_reason(void **state)
 {
-  check_interpret(*state, "error",
-                  "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
-                  "\"Error\",\"message\":\"pod deleted\"," TEST_STARTED
-                  "," TEST_FINISHED ",\"failure\":{\"task\":\"restart\","
-                  "\"step\":\"main\",\"reason\":\"Error\",\"message\":\"pod "
-                  "deleted\"}}");
+  check_vector(*state, "error");
 }
 
 static void test_interpret_deadline_is_failed_timeout(void **state)
 {
   struct test_engine *t = *state;
-  check_interpret(t, "deadline",
-                  "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
-                  "\"Failed\",\"message\":\"Step exceeded its deadline\","
-                  "" TEST_STARTED "," TEST_FINISHED
-                  ",\"failure\":{\"task\":\"restart\",\"step\":\"main\","
-                  "\"reason\":\"Failed\",\"message\":\"Pod was active on the "
-                  "node longer than the specified deadline\"}}");
+  check_vector(t, "deadline");
   static const char *const messages[] = {
       "Workflow exceeded activeDeadlineSeconds",
       "Max duration limit exceeded",
@@ -490,7 +481,7 @@ static void test_interpret_names_a_malformed_status_field(void **state)
 static void test_cancel_stops_the_workflow(void **state)
 {
   struct test_engine *t = *state;
-  char *run = test_read_data("argo", "status/running.json");
+  char *run = test_read_data("argo", "conformance/interpret/running/run.json");
   test_check_cancel(t, run, "{\"spec\":{\"shutdown\":\"Stop\"}}", "cancel");
   free(run);
 }
@@ -503,8 +494,7 @@ static void test_engine_describes_its_run_type(void **state)
 }
 
 #define T(test) TEST_ENGINE_CASE(test, setup)
-#define GOLDEN(test, name)                                                     \
-  TEST_GOLDEN_CASE(test, setup, "argo", name, "workflow.json")
+#define GOLDEN(test, name) TEST_GOLDEN_CASE(test, setup, "argo", name)
 
 int main(void)
 {
@@ -519,7 +509,7 @@ int main(void)
       GOLDEN(test_render_sets_the_workflow_service_account, "service-account"),
       TEST_GOLDEN_CASE(
           test_render_maps_the_template_cluster_scoped_with_its_deadline,
-          setup_mapped, "argo", "mapped", "workflow.json"),
+          setup_mapped, "argo", "mapped"),
       T(test_render_output_is_deterministic),
       T(test_render_names_the_workflow_by_the_execution_identity),
       T(test_render_ignores_the_container_image_and_digest),

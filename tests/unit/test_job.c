@@ -1,9 +1,10 @@
 /*
  * The Job engine, through the ABI: the built job.so is loaded with dlopen,
  * given a host from wfe_host_services_init, and driven with
- * WorkflowExecution and Job documents from tests/data/job. A test lister
- * serves the pods of a Job from tests/data/job/pods/<job name>.json for
- * failure detail and image pulls; no API server is involved. A second host
+ * WorkflowExecution and Job documents from tests/data/job and the engine's
+ * conformance vectors (engines/job/conformance). A test lister
+ * serves the pods of a Job from engines/job/conformance/host/pods/<job>.json
+ * for failure detail and image pulls; no API server is involved. A second host
  * table, cut to the size of ABI 1.0, has no list_objects at all.
  */
 #include <setjmp.h>
@@ -26,7 +27,7 @@
 #include "error.h"
 #include "host.h"
 
-#define DATA_DIR WFE_TEST_DATA_DIR "/job"
+#define PODS_DIR WFE_ENGINES_DIR "/job/conformance/host/pods"
 #define JOB_LABEL "batch.kubernetes.io/job-name="
 
 struct fixture {
@@ -63,9 +64,9 @@ static char *with_now(const char *text)
   return out;
 }
 
-/* Serves tests/data/job/pods/<job>.json for the selector of the Job <job>
- * (an empty list when there is no such file); a Job named "unavailable-..."
- * answers as an unreachable API server would. */
+/* Serves the conformance vectors' host/pods/<job>.json for the selector of the
+ * Job <job> (an empty list when there is no such file); a Job named
+ * "unavailable-..." answers as an unreachable API server would. */
 static int pod_lister(void *ctx, const char *api_version, const char *resource,
                       const char *namespace_name, const char *label_selector,
                       const char *field_selector, struct wfe_buf *out,
@@ -80,7 +81,7 @@ static int pod_lister(void *ctx, const char *api_version, const char *resource,
   if (strncmp(job, "unavailable-", 12) == 0)
     return wfe_error_set(err, WFE_E_UNAVAILABLE, 1, "ApiUnavailable", NULL,
                          "GET pods: connection refused");
-  char *path = test_format("%s/pods/%s.json", DATA_DIR, job);
+  char *path = test_format("%s/%s.json", PODS_DIR, job);
   FILE *file = fopen(path, "rb");
   if (!file) {
     free(path);
@@ -199,7 +200,8 @@ static void test_config_sets_the_job_deadline_and_ttl(void **state)
   struct fixture *f = *state;
   test_recreate_engine(&f->t, "{\"activeDeadlineSeconds\":900,"
                               "\"ttlSecondsAfterFinished\":0}");
-  char *execution = test_read_data("job", "render/no-digest.wfe.json");
+  char *execution =
+      test_read_data("job", "conformance/render/no-digest/execution.json");
   struct wfe_buf out = WFE_BUF_INIT;
   struct wfe_error err = WFE_ERROR_INIT;
   assert_int_equal(test_call_render(&f->t, execution, &out, &err), WFE_OK);
@@ -214,7 +216,8 @@ static void test_config_sets_the_job_deadline_and_ttl(void **state)
 static void test_render_output_is_deterministic(void **state)
 {
   struct fixture *f = *state;
-  test_check_render_deterministic(&f->t, "job", "render/params.wfe.json");
+  test_check_render_deterministic(&f->t, "job",
+                                  "conformance/render/params/execution.json");
 }
 
 /* The parsed Job rendered for `execution` (a document, consumed). */
@@ -225,7 +228,7 @@ static json_object *render_doc(struct fixture *f, json_object *execution)
 
 static json_object *valid_execution(void)
 {
-  return test_read_json("job", "render/digest.wfe.json");
+  return test_read_json("job", "conformance/render/digest/execution.json");
 }
 
 static const char *job_name(json_object *job)
@@ -276,7 +279,7 @@ static void expect_invalid(struct fixture *f, json_object *doc,
 static void test_validate_accepts_a_valid_execution(void **state)
 {
   struct fixture *f = *state;
-  test_check_valid(&f->t, "job", "render/params.wfe.json");
+  test_check_valid(&f->t, "job", "conformance/render/params/execution.json");
 }
 
 static void test_validate_rejects_an_invalid_image_reference(void **state)
@@ -373,13 +376,20 @@ static void check_interpret(struct fixture *f, const char *fixture,
   test_check_interpret(&f->t, "job", fixture, expected);
 }
 
+/* The engine's conformance vector interpret/<name>/: the same case
+ * wfe-engine-check runs. */
+static void check_vector(struct fixture *f, const char *name)
+{
+  test_check_interpret_vector(&f->t, "job", name);
+}
+
 static void test_interpret_without_status_is_pending(void **state)
 {
   struct fixture *f = *state;
   static const char pending[] =
       "{\"phase\":\"Pending\",\"reason\":\"Pending\",\"message\":\"the Job "
       "controller has not started the Job yet\"}";
-  check_interpret(f, "no-status", pending);
+  check_vector(f, "no-status");
   check_interpret(f, "empty-status", pending);
   assert_int_equal(f->lister_calls, 0);
 }
@@ -387,9 +397,7 @@ static void test_interpret_without_status_is_pending(void **state)
 static void test_interpret_active_is_running_with_pod_counts(void **state)
 {
   struct fixture *f = *state;
-  check_interpret(f, "active",
-                  "{\"phase\":\"Running\",\"reason\":\"Running\",\"message\":"
-                  "\"pods: 1 active (1 ready), 0 failed\"," TEST_STARTED "}");
+  check_vector(f, "active");
   check_interpret(f, "suspend-resumed",
                   "{\"phase\":\"Running\",\"reason\":\"Running\",\"message\":"
                   "\"pods: 1 active (1 ready), 0 failed\"," TEST_STARTED "}");
@@ -399,40 +407,27 @@ static void test_interpret_active_is_running_with_pod_counts(void **state)
 static void test_interpret_complete_is_completed_success(void **state)
 {
   struct fixture *f = *state;
-  check_interpret(f, "complete",
-                  "{\"phase\":\"Completed\",\"outcome\":\"Success\",\"reason\":"
-                  "\"Completed\",\"message\":\"Reached expected number of "
-                  "succeeded pods\"," TEST_STARTED "," TEST_FINISHED "}");
+  check_vector(f, "complete");
   assert_int_equal(f->lister_calls, 0);
 }
 
 static void test_interpret_deadline_exceeded_is_failed_timeout(void **state)
 {
   struct fixture *f = *state;
-  check_interpret(f, "deadline",
-                  "{\"phase\":\"Failed\",\"outcome\":\"Timeout\",\"reason\":"
-                  "\"DeadlineExceeded\",\"message\":\"Job was active longer "
-                  "than specified deadline\"," TEST_STARTED "}");
+  check_vector(f, "deadline");
   assert_int_equal(f->lister_calls, 0);
 }
 
 static void test_interpret_failed_names_the_pod_that_exited_2(void **state)
 {
   struct fixture *f = *state;
-  check_interpret(
-      f, "failed-exit-2",
-      "{" BACKOFF ",\"failure\":{\"task\":\"job-exit-2-x7k2p\",\"step\":"
-      "\"workflow\",\"exitCode\":2,\"reason\":\"Error\",\"message\":"
-      "\"kubectl: deployment \\\"checkout\\\" not found\"}}");
+  check_vector(f, "failed-exit-2");
   assert_int_equal(f->lister_calls, 1);
 }
 
 static void test_interpret_failed_oom_killed_skips_disrupted_pods(void **state)
 {
-  check_interpret(*state, "failed-oom",
-                  "{" BACKOFF ",\"failure\":{\"task\":\"job-oom-bbbbb\","
-                  "\"step\":\"workflow\",\"exitCode\":137,\"reason\":"
-                  "\"OOMKilled\"}}");
+  check_vector(*state, "failed-oom");
 }
 
 static void test_interpret_suspended_is_cancelled(void **state)
@@ -489,15 +484,7 @@ static void test_interpret_image_pull_within_grace_rechecks(void **state)
 
 static void test_interpret_image_pull_past_grace_is_failed(void **state)
 {
-  check_interpret(
-      *state, "image-pull-old",
-      "{\"phase\":\"Failed\",\"outcome\":\"Failed\",\"reason\":"
-      "\"ImagePullBackOff\",\"message\":\"cannot pull image "
-      "registry.invalid/team/restart:v9: failed to pull and unpack image "
-      "\\\"registry.invalid/team/restart:v9\\\": not found\"," TEST_STARTED
-      ",\"failure\":{\"task\":\"job-pull-old-m3n5b\",\"step\":\"workflow\","
-      "\"reason\":\"ErrImagePull\",\"message\":\"failed to pull and unpack "
-      "image \\\"registry.invalid/team/restart:v9\\\": not found\"}}");
+  check_vector(*state, "image-pull-old");
 }
 
 /* The interpret document of image-pull-recent by an engine created from
@@ -578,7 +565,7 @@ static void test_interpret_names_a_malformed_status_field(void **state)
 static void test_cancel_suspends_the_job(void **state)
 {
   struct fixture *f = *state;
-  char *run = test_read_data("job", "status/active.json");
+  char *run = test_read_data("job", "conformance/interpret/active/run.json");
   test_check_cancel(&f->t, run, "{\"spec\":{\"suspend\":true}}", "cancel");
   free(run);
 }
@@ -590,8 +577,7 @@ static void test_engine_describes_its_run_type(void **state)
 }
 
 #define T(test) TEST_ENGINE_CASE(test, setup)
-#define GOLDEN(test, name)                                                     \
-  TEST_GOLDEN_CASE(test, setup, "job", name, "job.json")
+#define GOLDEN(test, name) TEST_GOLDEN_CASE(test, setup, "job", name)
 
 int main(void)
 {

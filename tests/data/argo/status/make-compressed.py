@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Makes the compressed-node fixtures from failed-exit-3.json the way Argo's
+"""Makes the compressed-node fixtures from the failed-exit-3 Workflow (the
+argo engine's conformance vector interpret/failed-exit-3/run.json) the way Argo's
 workflow-controller compresses node status: status.nodes as compact JSON,
 gzipped, base64 (standard alphabet, padded) into status.compressedNodes, and
 status.nodes removed. Run from this directory; the output is reproducible
@@ -27,7 +28,8 @@ def with_nodes(workflow, encoded):
     return out
 
 
-failed = json.load(open("failed-exit-3.json"))
+FAILED = "../../../../engines/argo/conformance/interpret/failed-exit-3/run.json"
+failed = json.load(open(FAILED))
 nodes = json.dumps(failed["status"]["nodes"], separators=(",", ":"))
 write("compressed.json", with_nodes(failed, compressed(nodes)))
 # Inflates past the engine's 16 MiB bound (JSON whitespace compresses well).
