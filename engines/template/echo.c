@@ -150,10 +150,10 @@ static void echo_destroy(void *instance)
 
 /* ---- validate and render ------------------------------------------------- */
 
+/* metadata.uid too, when present: a file rendered offline has none yet. */
 static const char *const required[] = {
     "metadata.name",
     "metadata.namespace",
-    "metadata.uid",
     "spec.workflowRef.workflowId",
 };
 
@@ -176,6 +176,10 @@ static int32_t check(const struct echo *e, json_object *x, wfe_error *err)
       return fail(e, err, WFE_E_INVALID, "MissingField", required[i], message);
     }
   }
+  json_object *uid = at(x, "metadata.uid");
+  if (uid && !json_object_is_type(uid, json_type_string))
+    return fail(e, err, WFE_E_INVALID, "MalformedExecution", "metadata.uid",
+                "metadata.uid must be a string");
   json_object *params = at(x, "spec.parameters");
   if (params && !json_object_is_type(params, json_type_object))
     return fail(e, err, WFE_E_INVALID, "InvalidParameter", "spec.parameters",
@@ -222,7 +226,7 @@ static int run_name(const struct echo *e, json_object *x, char out[64])
 {
   const char *name = string_at(x, "metadata.name");
   const char *ns = string_at(x, "metadata.namespace");
-  const char *uid = string_at(x, "metadata.uid");
+  const char *uid = at(x, "metadata.uid") ? string_at(x, "metadata.uid") : "";
   size_t size = strlen(ns) + strlen(name) + strlen(uid) + 3;
   char *id = malloc(size);
   if (!id)

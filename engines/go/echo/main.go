@@ -89,7 +89,7 @@ func read(raw []byte) (*execution, map[string]string, error) {
 		value *string
 	}{
 		{"metadata.name", x.Metadata.Name}, {"metadata.namespace", x.Metadata.Namespace},
-		{"metadata.uid", x.Metadata.UID}, {"spec.workflowRef.workflowId", x.Spec.WorkflowRef.WorkflowID},
+		{"spec.workflowRef.workflowId", x.Spec.WorkflowRef.WorkflowID},
 	}
 	for _, r := range required {
 		if r.value == nil || *r.value == "" {
@@ -124,7 +124,11 @@ func (e *echo) runName(x *execution) string {
 		base = base[:52]
 	}
 	base = strings.TrimRight(base, "-")
-	id := *x.Metadata.Namespace + "/" + *x.Metadata.Name + "/" + *x.Metadata.UID
+	uid := "" // a file rendered offline has none yet
+	if x.Metadata.UID != nil {
+		uid = *x.Metadata.UID
+	}
+	id := *x.Metadata.Namespace + "/" + *x.Metadata.Name + "/" + uid
 	return base + "-" + e.host.SHA256Hex([]byte(id))[:10]
 }
 

@@ -59,10 +59,19 @@ fn read(doc: &Value) -> Result<Execution<'_>, Error> {
         string_at(doc, "metadata.name")?,
         string_at(doc, "metadata.namespace")?,
     );
-    let (uid, workflow_id) = (
-        string_at(doc, "metadata.uid")?,
-        string_at(doc, "spec.workflowRef.workflowId")?,
-    );
+    let workflow_id = string_at(doc, "spec.workflowRef.workflowId")?;
+    // A file rendered offline has no uid yet.
+    let uid = match doc.pointer("/metadata/uid") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => {
+            return Err(Error::invalid(
+                "MalformedExecution",
+                Some("metadata.uid"),
+                "metadata.uid must be a string",
+            ))
+        }
+    };
     let mut parameters = Vec::new();
     match doc.pointer("/spec/parameters") {
         None | Some(Value::Null) => {}
