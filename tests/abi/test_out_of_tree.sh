@@ -76,4 +76,10 @@ cp -r "$prefix/share/wfe/engine-template" "$work/template"
 WFE_PREFIX=$prefix "$work/template/ci.sh" >"$work/template.txt" 2>&1 ||
   { cat "$work/template.txt"; exit 1; }
 tail -1 "$work/template.txt"
+# ... and builds with its Makefile (pkg-config) to a plugin that passes too.
+make -s -C "$work/template" clean
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -s -C "$work/template" >/dev/null
+"$prefix/bin/wfe-engine-check" "$work/template/build/echo-c.so" \
+  --vectors "$work/template/conformance" >"$work/template-make.txt" 2>&1 ||
+  { cat "$work/template-make.txt"; exit 1; }
 echo "out-of-tree engine: built with pkg-config and find_package, loaded, rendered and checked"
