@@ -129,6 +129,8 @@ struct wfe_engine_host {
   /* what its crash handler reported, this incarnation */
   uint64_t culprit;
   char culprit_what[192];
+  /* its last other line, for a start that fails ("cannot start threads") */
+  struct wfe_buf last_words;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -332,6 +334,11 @@ static void stderr_line(struct wfe_engine_host *h, char *line)
   }
   wfe_log_warn(LOGGER, NULL, "engine host of %s says: %s", h->plugin_path,
                line);
+  pthread_mutex_lock(&h->lock);
+  wfe_buf_clear(&h->last_words);
+  if (wfe_buf_puts(&h->last_words, line))
+    wfe_buf_clear(&h->last_words); /* out of memory: the log has it */
+  pthread_mutex_unlock(&h->lock);
 }
 
 /* Reads what is there; returns 0, or 1 at end of stream. */
@@ -873,6 +880,11 @@ static void fail_start(struct wfe_engine_host *h, pid_t pid, int sock,
     wfe_buf_printf(why, "%s while %s", h->culprit_what, stage);
   else
     wfe_buf_printf(why, "%s while %s", how, stage);
+  pthread_mutex_lock(&h->lock);
+  if (outcome >= 0 && outcome != 2 && !h->culprit_what[0] && h->last_words.len)
+    wfe_buf_printf(why, "; it said: %s", wfe_buf_str(&h->last_words));
+  wfe_buf_clear(&h->last_words);
+  pthread_mutex_unlock(&h->lock);
   h->culprit_what[0] = '\0';
 }
 
@@ -995,6 +1007,9 @@ static int launch(struct wfe_engine_host *h, int restart, pid_t *pid_out,
   h->line_len = 0;
   h->culprit = 0;
   h->culprit_what[0] = '\0';
+  pthread_mutex_lock(&h->lock);
+  wfe_buf_clear(&h->last_words);
+  pthread_mutex_unlock(&h->lock);
   int64_t deadline = now_ns() + (int64_t)h->limits.load_timeout_ms * 1000000;
   struct wfe_ipc_header header;
   struct wfe_buf body = WFE_BUF_INIT;
@@ -1336,6 +1351,7 @@ static void free_host(struct wfe_engine_host *h)
   free(h->executable);
   free(h->plugin_path);
   free(h->real_path);
+  wfe_buf_free(&h->last_words);
   pthread_mutex_destroy(&h->lock);
   pthread_mutex_destroy(&h->write_lock);
   pthread_cond_destroy(&h->changed);

@@ -565,11 +565,14 @@ static void warm_up(void)
   gmtime_r(&ts.tv_sec, &tm);
 }
 
-static int start_workers(int count)
+/* Starts `count` workers; 0, or -1 with why in `why`. */
+static int start_workers(int count, char *why, size_t size)
 {
   g.workers = calloc((size_t)count, sizeof(*g.workers));
-  if (!g.workers)
+  if (!g.workers) {
+    snprintf(why, size, "cannot start threads: out of memory");
     return -1;
+  }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, WFE_ENGINE_HOST_STACK_SIZE);
@@ -577,8 +580,15 @@ static int start_workers(int count)
     struct worker *w = &g.workers[i];
     w->object = (struct wfe_buf)WFE_BUF_INIT;
     pthread_cond_init(&w->cond, NULL);
-    if (pthread_create(&w->thread, &attr, serve_calls, w)) {
+    int rc = pthread_create(&w->thread, &attr, serve_calls, w);
+    if (rc) {
       pthread_attr_destroy(&attr);
+      /* EAGAIN under RLIMIT_AS: a runtime in the plugin (Go's) reserved
+       * the address space the stacks need. */
+      snprintf(why, size,
+               "cannot start threads: %s (the address space may be "
+               "exhausted: raise engineHost memoryLimit for this engine)",
+               strerror(rc));
       return -1;
     }
     g.worker_count = i + 1;
@@ -646,9 +656,9 @@ int main(int argc, char **argv)
   if (send_ready() || create_engines(&created))
     return EXIT_PROTOCOL;
   warm_up();
-  if (start_workers(threads) || wfe_sandbox_seal(why, sizeof(why))) {
-    fprintf(stderr, "wfe-engine-host: %s\n",
-            g.worker_count < threads ? "cannot start threads" : why);
+  if (start_workers(threads, why, sizeof(why)) ||
+      wfe_sandbox_seal(why, sizeof(why))) {
+    fprintf(stderr, "wfe-engine-host: %s\n", why);
     return EXIT_PROTOCOL;
   }
   if (send_frame(&created))

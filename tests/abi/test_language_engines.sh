@@ -62,8 +62,9 @@ for mode in process none; do
     check "both load in mode $mode" has '"rejected":[
   ]' "$wfe" plugins --plugins-dir "$plugins" --config "$work/$mode.yaml" -o json
 done
-check "with the default memoryLimit the Go engine is refused, its file named" \
-    has "echo-go.so: the engine host of $plugins/echo-go.so exited" "$wfe" plugins --plugins-dir "$plugins"
+check "with the default memoryLimit the Go engine is refused, its file named, the limit blamed" \
+    has "echo-go.so: the engine host of $plugins/echo-go.so exited with status 2 while creating its engines; it said: wfe-engine-host: cannot start threads: Resource temporarily unavailable (the address space may be exhausted: raise engineHost memoryLimit for this engine)" \
+    "$wfe" plugins --plugins-dir "$plugins"
 check "a bad phaseKey is refused naming the key (Go)" \
     has "engine echo-go: create failed: phaseKey must be a ConfigMap data key ([-._a-zA-Z0-9], 1 to 253) (InvalidConfig, field phaseKey" \
     "$wfe" plugins --plugins-dir "$plugins" --config "$work/bad.yaml"
