@@ -261,20 +261,20 @@ pub trait Engine: Send + Sync + Sized + 'static {
     }
 }
 
-/// The host table of the last create: errors need it, and it is the same
-/// for every engine of a process.
-static HOST: std::sync::atomic::AtomicPtr<ffi::Host> =
-    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+/// What the host holds for an engine: the engine and the table it was made
+/// with, which its calls answer and report errors through.
+struct Instance<E> {
+    host: Host,
+    engine: E,
+}
 
 /// Fills the host's error record and returns the code.
-fn report(err: *mut ffi::ErrorRecord, e: &Error) -> i32 {
+fn report(host: Host, err: *mut ffi::ErrorRecord, e: &Error) -> i32 {
     let code = if e.code < 0 { e.code } else { WFE_E_INTERNAL };
-    let table = HOST.load(std::sync::atomic::Ordering::Acquire);
-    if table.is_null() || err.is_null() {
+    if host.table.is_null() || err.is_null() {
         return code;
     }
-    // SAFETY: the table outlives the plugin's engines.
-    if let Some(set) = unsafe { (*table).error_set } {
+    if let Some(set) = host.table().error_set {
         let reason = c_string(&e.reason);
         let field = e.field.as_deref().map(c_string);
         let message = c_string(&e.message);
@@ -323,16 +323,16 @@ pub unsafe extern "C" fn create<E: Engine>(
     out: *mut *mut c_void,
     err: *mut ffi::ErrorRecord,
 ) -> i32 {
-    HOST.store(host as *mut ffi::Host, std::sync::atomic::Ordering::Release);
+    let host = Host { table: host };
     // SAFETY: the host's arguments, valid for the call.
     let config = unsafe { input(config, len) };
-    match guarded(|| E::create(Host { table: host }, config)) {
+    match guarded(|| E::create(host, config)) {
         Ok(engine) => {
             // SAFETY: `out` is the host's slot for the instance.
-            unsafe { *out = Box::into_raw(Box::new(engine)).cast() };
+            unsafe { *out = Box::into_raw(Box::new(Instance { host, engine })).cast() };
             ffi::WFE_OK
         }
-        Err(e) => report(err, &e),
+        Err(e) => report(host, err, &e),
     }
 }
 
@@ -340,7 +340,7 @@ pub unsafe extern "C" fn create<E: Engine>(
 pub unsafe extern "C" fn destroy<E: Engine>(instance: *mut c_void) {
     if !instance.is_null() {
         // SAFETY: made by create::<E>.
-        drop(unsafe { Box::from_raw(instance.cast::<E>()) });
+        drop(unsafe { Box::from_raw(instance.cast::<Instance<E>>()) });
     }
 }
 
@@ -352,10 +352,10 @@ pub unsafe extern "C" fn validate<E: Engine>(
     err: *mut ffi::ErrorRecord,
 ) -> i32 {
     // SAFETY: made by create::<E>; the input is the host's.
-    let (engine, data) = unsafe { (&*instance.cast::<E>(), input(data, len)) };
-    match guarded(|| engine.validate(data)) {
+    let (i, data) = unsafe { (&*instance.cast::<Instance<E>>(), input(data, len)) };
+    match guarded(|| i.engine.validate(data)) {
         Ok(()) => ffi::WFE_OK,
-        Err(e) => report(err, &e),
+        Err(e) => report(i.host, err, &e),
     }
 }
 
@@ -369,15 +369,16 @@ unsafe fn answer<E: Engine>(
     op: fn(&E, &[u8]) -> Result<Vec<u8>, Error>,
 ) -> i32 {
     // SAFETY: made by create::<E>; the input is the host's.
-    let (engine, data) = unsafe { (&*instance.cast::<E>(), input(data, len)) };
-    let doc = match guarded(|| op(engine, data)) {
+    let (i, data) = unsafe { (&*instance.cast::<Instance<E>>(), input(data, len)) };
+    let doc = match guarded(|| op(&i.engine, data)) {
         Ok(doc) => doc,
-        Err(e) => return report(err, &e),
+        Err(e) => return report(i.host, err, &e),
     };
-    let table = HOST.load(std::sync::atomic::Ordering::Acquire);
-    // SAFETY: the table outlives the engines; `out` is the host's buffer.
-    let appended = unsafe { table.as_ref() }
-        .and_then(|t| t.buf_append)
+    // SAFETY: `out` is the host's buffer for this call.
+    let appended = i
+        .host
+        .table()
+        .buf_append
         .map_or(ffi::WFE_E_INTERNAL, |append| unsafe {
             append(out, doc.as_ptr().cast(), doc.len())
         });
@@ -385,6 +386,7 @@ unsafe fn answer<E: Engine>(
         ffi::WFE_OK
     } else {
         report(
+            i.host,
             err,
             &Error::new(WFE_E_NOMEM, "OutOfMemory", None, "the answer did not fit"),
         )
