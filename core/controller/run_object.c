@@ -18,15 +18,20 @@ int wfe_run_select_engine(const struct wfe_registry *registry,
   *out = name ? wfe_registry_find(registry, name) : NULL;
   if (*out)
     return 0;
-  struct wfe_buf loaded = WFE_BUF_INIT;
-  if (wfe_registry_engine_names(registry, &loaded))
-    return wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
-  int rc = wfe_error_set(err, WFE_E_NOT_FOUND, 0, "UnsupportedEngine",
-                         "spec.workflowRef.engine",
-                         "spec.workflowRef.engine: engine \"%s\" is not "
-                         "loaded (loaded engines: %s)",
-                         name ? name : "", wfe_buf_str(&loaded));
+  struct wfe_buf loaded = WFE_BUF_INIT, why = WFE_BUF_INIT;
+  int rc = wfe_registry_engine_names(registry, &loaded);
+  if (!rc && name)
+    rc = wfe_registry_why_missing(registry, name, &why);
+  if (rc)
+    rc = wfe_error_set(err, WFE_E_NOMEM, 0, "OutOfMemory", NULL, NULL);
+  else
+    rc = wfe_error_set(
+        err, WFE_E_NOT_FOUND, 0, "UnsupportedEngine", "spec.workflowRef.engine",
+        "spec.workflowRef.engine: engine \"%s\" is not "
+        "loaded%s (loaded engines: %s)",
+        name ? name : "", wfe_buf_str(&why), wfe_buf_str(&loaded));
   wfe_buf_free(&loaded);
+  wfe_buf_free(&why);
   return rc;
 }
 

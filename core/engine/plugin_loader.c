@@ -838,6 +838,27 @@ int wfe_registry_load(const struct wfe_loader_options *opts,
  * Queries
  */
 
+/* A refusal of the whole file NAME.so (whatever directory). */
+static int is_file_of(const struct wfe_rejection *r, const char *name)
+{
+  const char *base = strrchr(r->path, '/');
+  base = base ? base + 1 : r->path;
+  size_t n = strlen(name);
+  return !r->engine && strncmp(base, name, n) == 0 && !strcmp(base + n, ".so");
+}
+
+int wfe_registry_why_missing(const struct wfe_registry *reg, const char *name,
+                             struct wfe_buf *out)
+{
+  int rc = 0;
+  for (size_t j = 0; !rc && j < reg->rejected_count; j++) {
+    const struct wfe_rejection *r = &reg->rejected[j];
+    if ((r->engine && !strcmp(r->engine, name)) || is_file_of(r, name))
+      rc = wfe_buf_printf(out, " (refused in %s: %s)", r->path, r->reason);
+  }
+  return rc;
+}
+
 int wfe_registry_require(const struct wfe_registry *reg,
                          const char *const *names, size_t count,
                          struct wfe_error *err)
@@ -850,13 +871,8 @@ int wfe_registry_require(const struct wfe_registry *reg,
       continue;
     rc = wfe_buf_printf(&missing, "%s\"%s\"", missing_count ? ", " : "",
                         names[i]);
-    /* Why it is missing, when the loader refused it by name. */
-    for (size_t j = 0; !rc && j < reg->rejected_count; j++) {
-      const struct wfe_rejection *r = &reg->rejected[j];
-      if (r->engine && !strcmp(r->engine, names[i]))
-        rc = wfe_buf_printf(&missing, " (refused in %s: %s)", r->path,
-                            r->reason);
-    }
+    if (!rc)
+      rc = wfe_registry_why_missing(reg, names[i], &missing);
     missing_count++;
   }
   if (!rc && missing_count == 0)

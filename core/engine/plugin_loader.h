@@ -160,6 +160,13 @@ wfe_registry_rejected_at(const struct wfe_registry *reg, size_t i);
 int wfe_registry_engine_names(const struct wfe_registry *reg,
                               struct wfe_buf *out);
 
+/* Appends why engine `name` is not registered, when the loader refused it:
+ * " (refused in PATH: REASON)" for each refusal of that engine, or of a
+ * whole file named after it (NAME.so, the convention); nothing when nothing
+ * says. Returns 0 or WFE_E_NOMEM. */
+int wfe_registry_why_missing(const struct wfe_registry *reg, const char *name,
+                             struct wfe_buf *out);
+
 /* Destroys every engine instance, calls each plugin's fini, then unloads the
  * plugins; engine hosts still used by a newer registry stay. Nothing from
  * the registry may be used afterwards. Accepts NULL. */

@@ -65,6 +65,11 @@ done
 check "with the default memoryLimit the Go engine is refused, its file named, the limit blamed" \
     has "echo-go.so: the engine host of $plugins/echo-go.so exited with status 2 while creating its engines; it said: wfe-engine-host: cannot start threads: Resource temporarily unavailable (the address space may be exhausted: raise engineHost memoryLimit for this engine)" \
     "$wfe" plugins --plugins-dir "$plugins"
+# An execution asking for the refused engine is told why, as the controller
+# tells it on the resource (the same message).
+check "an execution for the refused Go engine is told why it is not loaded" \
+    has "engine \"echo-go\" is not loaded (refused in $plugins/echo-go.so: the engine host of $plugins/echo-go.so exited with status 2 while creating its engines; it said: " \
+    "$wfe" render --plugins-dir "$plugins" -f <(execution echo-go)
 check "a bad phaseKey is refused naming the key (Go)" \
     has "engine echo-go: create failed: phaseKey must be a ConfigMap data key ([-._a-zA-Z0-9], 1 to 253) (InvalidConfig, field phaseKey" \
     "$wfe" plugins --plugins-dir "$plugins" --config "$work/bad.yaml"

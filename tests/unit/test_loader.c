@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "host.h"
 #include "log.h"
 #include "plugin_dir.h"
@@ -560,6 +561,28 @@ test_loader_refuses_every_file_claiming_one_engine_name(void **state)
   wfe_error_clear(&err);
 }
 
+/* Why an engine is missing: its own refusal, or that of the whole file
+ * named after it; never a file whose name merely starts with it. */
+static void test_loader_says_why_an_engine_is_missing(void **state)
+{
+  struct env *e = *state;
+  add_plugin(e, WFE_FIXTURE_ABI_MAJOR, "acme.so");
+  add_plugin(e, WFE_FIXTURE_GOOD, "good.so");
+  load(e);
+
+  struct wfe_buf why = WFE_BUF_INIT;
+  assert_int_equal(wfe_registry_why_missing(e->reg, "acme", &why), 0);
+  assert_contains(wfe_buf_str(&why), "(refused in ");
+  assert_contains(wfe_buf_str(&why), path_in(e, "acme.so"));
+  assert_contains(wfe_buf_str(&why), "different major version");
+  wfe_buf_clear(&why);
+  assert_int_equal(wfe_registry_why_missing(e->reg, "acm", &why), 0);
+  assert_string_equal(wfe_buf_str(&why), "");
+  assert_int_equal(wfe_registry_why_missing(e->reg, "fixture-good", &why), 0);
+  assert_string_equal(wfe_buf_str(&why), "");
+  wfe_buf_free(&why);
+}
+
 static void test_loader_rejects_same_file_reached_twice(void **state)
 {
   struct env *e = *state;
@@ -782,8 +805,11 @@ test_loader_require_names_missing_engines_and_loaded_ones(void **state)
 
   assert_int_equal(rc, WFE_E_NOT_FOUND);
   assert_string_equal(err.reason, "EngineNotLoaded");
+  /* tekton.so, the file named after the engine, was refused: why is said. */
+  assert_contains(err.message, "required engines \"tekton\" (refused in ");
   assert_contains(err.message,
-                  "required engines \"tekton\", \"argo\" are not loaded");
+                  "tekton.so: plugin ABI 1.99 is newer than host ABI 1.1), "
+                  "\"argo\" are not loaded");
   assert_contains(err.message,
                   "loaded: fixture-good, fixture-two-a, fixture-two-b");
   assert_contains(err.message, "1 plugin rejection");
@@ -886,6 +912,7 @@ int main(void)
       T(test_loader_rejects_engine_whose_create_fails_with_its_message),
       T(test_loader_rejects_engine_name_that_is_not_a_dns_label),
       T(test_loader_refuses_every_file_claiming_one_engine_name),
+      T(test_loader_says_why_an_engine_is_missing),
       T(test_loader_rejects_same_file_reached_twice),
       T(test_loader_carries_on_after_each_rejection),
       T(test_loader_logs_each_rejection_with_path_and_reason),
