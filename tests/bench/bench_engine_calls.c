@@ -165,7 +165,10 @@ static long rss_kib(int pid)
 int main(int argc, char **argv)
 {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s PLUGINS_DIR [CALLS] [ENGINE]\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s PLUGINS_DIR [CALLS] [ENGINE]\n"
+            "  WFE_BENCH_MEMORY_MIB=N: engine hosts of N MiB (Go: 2048)\n",
+            argv[0]);
     return 2;
   }
   int calls = argc > 2 ? atoi(argv[2]) : 20000;
